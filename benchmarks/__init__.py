@@ -1,0 +1,1 @@
+"""Everything that runs experiments: tables and figures now, training runners next."""

@@ -1,0 +1,1 @@
+"""One module per paper table or figure; each writes Markdown + CSV (and PNG) into reports/."""

@@ -1,0 +1,57 @@
+"""Writing a table to reports/: Markdown with the command and environment, plus CSV."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+
+def environment() -> dict[str, str]:
+    """What the numbers were computed on: Python, platform, key library versions."""
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in ("torch", "numpy", "gco-wrapper"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def command_line() -> str:
+    """The command as a user would type it."""
+    return " ".join(["comixup-bench", *sys.argv[1:]])
+
+
+def write_table(
+    frame: pd.DataFrame,
+    name: str,
+    out_dir: Path,
+    *,
+    title: str,
+    notes: str = "",
+    floatfmt: str = ".4f",
+) -> tuple[Path, Path]:
+    """Write ``<name>.md`` (title, command, environment, table, notes) and ``<name>.csv``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / f"{name}.csv"
+    md_path = out_dir / f"{name}.md"
+    frame.to_csv(csv_path, index=False)
+    env = ", ".join(f"{key} {value}" for key, value in environment().items())
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"# {title}",
+        "",
+        f"Made by `{command_line()}` on {stamp} ({env}).",
+        "",
+        frame.to_markdown(index=False, floatfmt=floatfmt),
+        "",
+    ]
+    if notes:
+        lines += [notes.strip(), ""]
+    md_path.write_text("\n".join(lines))
+    return md_path, csv_path

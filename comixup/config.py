@@ -1,0 +1,80 @@
+"""Co-Mixup hyperparameters.
+
+Defaults follow the supplement of Kim et al., "Co-Mixup: Saliency Guided Joint Mixup with
+Supermodular Diversity" (ICLR 2021), section 5, and the argument defaults of the official
+``main.py`` (snu-mllab/Co-Mixup), whose names are given beside each field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CoMixupConfig:
+    """Hyperparameters of the Co-Mixup objective and of Algorithm 1.
+
+    The objective's coefficients are given per block, as in the paper; the solver rescales them
+    by the number of grid blocks ``n`` exactly as the official code does
+    (``beta / n``, ``gamma / n``, ``eta / n``, ``tau * n``).
+    """
+
+    beta: float = 0.32
+    """Label smoothness coefficient (paper beta; official ``m_beta`` 0.32)."""
+    gamma: float = 1.0
+    """Compatibility / diversity coefficient (paper gamma; official ``m_gamma`` 1.0)."""
+    eta: float = 0.05
+    """Weight of the Dirichlet label prior (paper eta; official ``m_eta`` 0.05)."""
+    tau: float = 0.83
+    """Hard threshold of the compatibility penalty (paper tau; official ``m_thres`` 0.83)."""
+    omega: float = 0.001
+    """Weight of the salient-distance matrix in A (paper omega; official ``m_omega`` 0.001)."""
+    alpha: float = 2.0
+    """Concentration of the Dirichlet label prior (official ``mixup_alpha`` 2.0)."""
+    partition_size: int = 20
+    """Inputs per partition m (supplement sec. 5; official ``m_part`` 20)."""
+    grid_size: int = 4
+    """Labeling grid is grid_size x grid_size blocks (official ``m_block_num`` 4)."""
+    n_levels: int = 3
+    """Number of mixing-ratio levels |L| (paper: |L| = 3, i.e. ratios 0, 1/2, 1)."""
+    n_iter: int = 4
+    """Outer iterations of Algorithm 1 (official ``m_niter`` 4)."""
+    resolve: bool = True
+    """Penalise identical outputs in the last iteration (official ``set_resolve`` True)."""
+    clean_lam: float = 1.0
+    """Weight of the clean-input loss used for saliency (official ``clean_lam`` 1.0)."""
+    mix_candidates: int = 3
+    """Inputs of an output that its soft states may mix: the official ``graphcut_wrapper``
+    extends each output with pairs among its 3 most frequently assigned inputs."""
+    restarts: int = 1
+    """Independent random initialisations per partition; the best result by the objective is
+    kept (1 = the paper's single random initialisation)."""
+
+    capped_start: bool = False
+    """Also start from one labeling shared by all outputs whose input counts stay under the
+    compatibility threshold (see ``solver._PartitionSolver.capped_start``); not in the paper.
+    It closes most of the gap to brute force on un-normalised costs (Table 2) at the price of
+    one more solver run per partition."""
+
+    def __post_init__(self) -> None:
+        checks = {
+            "beta": self.beta >= 0,
+            "gamma": self.gamma >= 0,
+            "eta": self.eta >= 0,
+            "omega": 0 <= self.omega <= 1,
+            "alpha": self.alpha > 0,
+            "partition_size": self.partition_size >= 1,
+            "grid_size": self.grid_size >= 1,
+            "n_levels": self.n_levels >= 2,
+            "n_iter": self.n_iter >= 1,
+            "mix_candidates": self.mix_candidates >= 2,
+            "restarts": self.restarts >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
+            raise ValueError(
+                f"CoMixupConfig: invalid value(s) {values}; need beta, gamma, eta >= 0, "
+                "0 <= omega <= 1, alpha > 0, partition_size, grid_size, n_iter, restarts >= 1, "
+                "n_levels, mix_candidates >= 2."
+            )

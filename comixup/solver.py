@@ -1,0 +1,349 @@
+"""Algorithm 1: iterative submodular minimisation with a modular approximation.
+
+For one partition of ``m`` inputs and ``m'`` outputs (Kim et al. 2021, Algorithm 1; the
+official ``match.get_onehot_matrix``):
+
+1. draw a random i.i.d. uniform initial labeling and one Dirichlet prior p;
+2. for each output j in turn, fix the others and replace the supermodular compatibility term
+   by its modular upper bound ``2 gamma' [A v]_i`` (zero where ``[A v]_i <= tau'``), with
+   ``v = sum_{j' != j} o_j'``; minimise unary + bound + beta smoothness over the grid by
+   alpha-beta swap (``gco.cut_grid_graph``);
+3. the first pass uses |L| = 2 (each block takes one input); later passes add, per output,
+   soft states that mix that output's currently most assigned inputs in multiples of
+   ``1 / (|L| - 1)`` (|L| = 3: half-and-half pairs), so a graph cut has m + O(m_bar^2) states;
+4. before the last pass, outputs that came out identical are pushed apart (resolve);
+5. stop after ``n_iter`` passes or when f changes by less than 1e-6 relative.
+
+The solver keeps the best labeling it has seen by the clipped objective f (the one it
+minimises), the initial one included, so its result is never worse than its start. The hot path is NumPy and integer
+energies handed to GCO directly: GCO works on integers, and scaling them here (instead of
+pyGCO's fixed 2-3 digit float conversion) keeps the smoothness weights exact.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+
+import gco
+import numpy as np
+import torch
+
+from comixup.config import CoMixupConfig
+from comixup.objective import (
+    ScaledCoefficients,
+    check_problem,
+    objective_np,
+    prior_cost,
+    scaled_coefficients,
+)
+
+_ENERGY_RANGE = 1e8
+"""Largest |unary| after conversion to GCO's int32 energies (headroom for the sums)."""
+_ENERGY_SCALE = 1e6
+"""Integer units per unit of objective: unary costs keep 6 decimal places."""
+_RELATIVE_TOLERANCE = 1e-6
+_PRICE_DOUBLINGS = 40
+_PRICE_BISECTIONS = 16
+"""Early stop when f changes by less than this, relative (official ``get_onehot_matrix``)."""
+
+
+def numpy_rng(generator: torch.Generator | None) -> np.random.Generator:
+    """A NumPy generator seeded from ``generator`` (or torch's global one when None)."""
+    seed = torch.randint(0, 2**62, (1,), generator=generator).item()
+    return np.random.default_rng(seed)
+
+
+@lru_cache(maxsize=64)
+def mixture_template(n_candidates: int, n_levels: int) -> np.ndarray:
+    """Integer weights (in units of 1/(|L|-1)) of every soft state over ``n_candidates`` inputs.
+
+    A soft state splits the |L| - 1 units of a block among at least two candidates; the pure
+    states are the plain labels already present. Shape (n_states, n_candidates).
+    """
+    units = n_levels - 1
+    rows = []
+    for combo in itertools.combinations_with_replacement(range(n_candidates), units):
+        row = np.bincount(combo, minlength=n_candidates)
+        if row.max() < units:
+            rows.append(row)
+    return np.array(rows, dtype=np.int64).reshape(-1, n_candidates)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    height: int
+    width: int
+
+    @property
+    def n_blocks(self) -> int:
+        return self.height * self.width
+
+
+class _PartitionSolver:
+    """Algorithm 1 on one partition; every array is NumPy, float64 unless stated."""
+
+    def __init__(
+        self,
+        unary: np.ndarray,
+        A: np.ndarray,
+        grid: _Grid,
+        coefficients: ScaledCoefficients,
+        config: CoMixupConfig,
+    ) -> None:
+        self.unary = unary  # (n, m): cost of each input at each block, prior included
+        self.A = A
+        self.grid = grid
+        self.coefficients = coefficients
+        self.config = config
+        self.n_inputs = unary.shape[1]
+        self.identity = np.eye(self.n_inputs)
+        units = config.n_levels - 1
+        # Integer squared distances between states are in units of 1/units^2; halving them
+        # (beta'/2 ||z_k - z_k'||^2) gives the edge weight per unit.
+        self.edge_energy = coefficients.beta / (2 * units**2)
+        self.units = units
+
+    def objective(self, z: np.ndarray) -> float:
+        return objective_np(
+            self.unary, z, self.A, (self.grid.height, self.grid.width), self.coefficients,
+            clipped=True,
+        )
+
+    def solve(self, init_labels: np.ndarray) -> tuple[np.ndarray, float]:
+        """Run the passes from ``init_labels`` (m', n) ints; return the best z and its f."""
+        config, coefficients = self.config, self.coefficients
+        n_output = init_labels.shape[0]
+        z = self.identity[init_labels]  # (m', n, m)
+        counts = z.sum(1)
+        total = counts.sum(0)
+        best_z, best_f = z.copy(), self.objective(z)
+        previous_f = best_f
+        resolve_cost = None
+        cache: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * n_output
+        for iteration in range(config.n_iter):
+            for j in range(n_output):
+                others = total - counts[j]
+                pressure = self.A @ others
+                penalty = np.where(pressure > coefficients.tau, 2 * coefficients.gamma * pressure, 0.0)
+                if resolve_cost is not None:
+                    penalty = penalty + coefficients.gamma * resolve_cost[j]
+                states = self._states(counts[j], extend=iteration > 0)
+                labels, cache[j] = self._cut(self.unary + penalty, states, cache[j])
+                z[j] = states[labels] / self.units
+                total += z[j].sum(0) - counts[j]
+                counts[j] = z[j].sum(0)
+            if config.resolve and iteration == config.n_iter - 2:
+                resolve_cost = resolve_identical(counts)
+            f = self.objective(z)
+            if f < best_f:
+                best_z, best_f = z.copy(), f
+            if abs(previous_f - f) <= _RELATIVE_TOLERANCE * max(abs(f), 1e-12):
+                break
+            previous_f = f
+        return best_z, best_f
+
+    def capped_start(self, n_output: int) -> np.ndarray:
+        """A start where every output shares one labeling whose input counts keep the others'
+        compatibility pressure at or under tau' where possible.
+
+        Single-output graph cuts with an extra per-block price on each input that would push
+        the pressure over the threshold; the smallest such price is found by bisection. This
+        reaches optima of the clipped objective that the modular steps cannot walk to from a
+        random start (outputs sharing inputs just under the threshold).
+        """
+        plain = self.identity * self.units
+        price = np.zeros(self.n_inputs)
+        price_scale = max(float(np.abs(self.unary).max()), 1e-6)
+
+        def cut(extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            labels, _ = self._cut(self.unary + extra, plain, None)
+            counts = np.bincount(labels, minlength=self.n_inputs).astype(np.float64)
+            return labels, (n_output - 1) * (self.A @ counts) > self.coefficients.tau
+
+        labels, over = cut(price)
+        for _ in range(self.n_inputs):
+            if not over.any():
+                break
+            crowded = int(np.flatnonzero(over)[0])
+            low, high = 0.0, price_scale
+            trial = price.copy()
+            for _ in range(_PRICE_DOUBLINGS):
+                trial[crowded] = price[crowded] + high
+                if not cut(trial)[1][crowded]:
+                    break
+                low, high = high, 2 * high
+            for _ in range(_PRICE_BISECTIONS):
+                trial[crowded] = price[crowded] + (low + high) / 2
+                if cut(trial)[1][crowded]:
+                    low = (low + high) / 2
+                else:
+                    high = (low + high) / 2
+            price[crowded] += high
+            labels, over = cut(price)
+        return np.tile(labels, (n_output, 1))
+
+    def _states(self, counts: np.ndarray, *, extend: bool) -> np.ndarray:
+        """Integer weights (units of 1/(|L|-1)) of the states of one output, (n_states, m)."""
+        plain = self.identity * self.units
+        if not extend or self.units == 1:
+            return plain
+        assigned = np.flatnonzero(counts > 0)
+        if assigned.size < 2:
+            return plain
+        # The most assigned inputs first; a stable sort breaks ties by input index.
+        order = np.argsort(-counts[assigned], kind="stable")
+        candidates = assigned[order[: self.config.mix_candidates]]
+        template = mixture_template(candidates.size, self.config.n_levels)
+        mixed = np.zeros((template.shape[0], self.n_inputs))
+        mixed[:, candidates] = template
+        return np.concatenate([plain, mixed])
+
+    def _cut(
+        self,
+        unary: np.ndarray,
+        states: np.ndarray,
+        cached: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Alpha-beta swap over ``states``; reuses the last result when nothing changed."""
+        state_unary = unary @ states.T / self.units  # (n, n_states)
+        peak = max(np.abs(state_unary).max(), self.edge_energy * 2 * self.units**2, 1e-12)
+        scale = min(_ENERGY_SCALE, _ENERGY_RANGE / peak)
+        unary_int = np.rint(state_unary * scale).astype(np.intc)
+        if (
+            cached is not None
+            and cached[1].shape == unary_int.shape
+            and np.array_equal(cached[1], unary_int)
+            and np.array_equal(cached[2], states)
+        ):
+            return cached[0], cached
+        squared = np.square(states[:, None, :] - states[None, :, :]).sum(-1)
+        edge = np.intc(round(self.edge_energy * scale))
+        grid = self.grid
+        labels = gco.cut_grid_graph(
+            unary_int.reshape(grid.height, grid.width, -1),
+            squared.astype(np.intc),
+            np.full((grid.height - 1, grid.width), edge, dtype=np.intc),
+            np.full((grid.height, grid.width - 1), edge, dtype=np.intc),
+            algorithm="swap",
+        )
+        return labels, (labels, unary_int, states)
+
+
+def resolve_identical(counts: np.ndarray) -> np.ndarray:
+    """Extra unit costs that push apart outputs using exactly the same set of inputs.
+
+    For each pair j < j' of outputs whose assigned-input sets coincide and hold more than one
+    input, output j pays for its first input and output j' for its second (official
+    ``resolve_label``). Returns an (m', m) array of 0/1 costs, scaled by gamma' by the caller.
+    """
+    assigned = counts > 0
+    extra = np.zeros_like(counts)
+    n_output = counts.shape[0]
+    for first in range(n_output):
+        inputs = np.flatnonzero(assigned[first])
+        if inputs.size < 2:
+            continue
+        for second in range(first + 1, n_output):
+            if np.array_equal(assigned[first], assigned[second]):
+                extra[first, inputs[0]] = 1.0
+                extra[second, inputs[1]] = 1.0
+    return extra
+
+
+def _check_tensor(name: str, value: torch.Tensor) -> None:
+    if not isinstance(value, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(value).__name__}.")
+    if not value.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got {value.dtype}.")
+    if not torch.isfinite(value).all():
+        raise ValueError(f"{name} contains NaN or inf values; pass finite numbers.")
+
+
+def draw_prior(n_inputs: int, alpha: float, rng: np.random.Generator) -> np.ndarray:
+    """One draw p ~ Dirichlet(alpha, ..., alpha) over the inputs: the label prior."""
+    return rng.dirichlet(np.full(n_inputs, alpha))
+
+
+def solve_labeling(
+    cost: torch.Tensor,
+    A: torch.Tensor,
+    n_output: int,
+    config: CoMixupConfig,
+    generator: torch.Generator | None = None,
+    *,
+    prior: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Solve Algorithm 1 for one partition.
+
+    Args:
+        cost: unary cost of each input at each grid block, shape (m, h, w); Co-Mixup passes
+            minus the normalised saliency.
+        A: compatibility matrix, shape (m, m).
+        n_output: number of mixed outputs m' (may differ from m).
+        config: hyperparameters.
+        generator: drives every random draw (initial labeling, Dirichlet prior).
+        prior: a fixed Dirichlet draw p of shape (m,) instead of a random one.
+
+    Returns:
+        Block weights z of shape (n_output, h, w, m), each block summing to 1, on cost's
+        device and in cost's dtype.
+    """
+    _check_tensor("cost", cost)
+    _check_tensor("A", A)
+    if n_output < 1:
+        raise ValueError(f"n_output must be at least 1, got {n_output}.")
+    cost_np = cost.detach().cpu().numpy().astype(np.float64)
+    A_np = A.detach().cpu().numpy().astype(np.float64)
+    check_problem(cost_np, A_np)
+    m, height, width = cost_np.shape
+    rng = numpy_rng(generator)
+    z, _ = solve_partition(cost_np, A_np, n_output, config, rng, prior=_prior_np(prior, m))
+    return torch.from_numpy(z.reshape(n_output, height, width, m)).to(cost.device, cost.dtype)
+
+
+def _prior_np(prior: torch.Tensor | None, n_inputs: int) -> np.ndarray | None:
+    if prior is None:
+        return None
+    prior_np = prior.detach().cpu().numpy().astype(np.float64)
+    if prior_np.shape != (n_inputs,) or not np.all(prior_np >= 0):
+        raise ValueError(
+            f"prior must be a non-negative vector of shape ({n_inputs},), "
+            f"got shape {tuple(prior_np.shape)}."
+        )
+    return prior_np
+
+
+def solve_partition(
+    cost: np.ndarray,
+    A: np.ndarray,
+    n_output: int,
+    config: CoMixupConfig,
+    rng: np.random.Generator,
+    *,
+    prior: np.ndarray | None = None,
+    init_labels: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """NumPy core of :func:`solve_labeling`: z of shape (m', n, m) and its objective f.
+
+    ``cost`` is (m, h, w). With ``config.restarts`` > 1 the solver starts from that many random
+    labelings, and with ``config.capped_start`` also from :meth:`_PartitionSolver.capped_start`;
+    it keeps the best. ``init_labels`` (n_starts, m', n) fixes the random starts.
+    """
+    m, height, width = cost.shape
+    grid = _Grid(height, width)
+    coefficients = scaled_coefficients(config, grid.n_blocks)
+    unary = cost.reshape(m, grid.n_blocks).T
+    if config.eta > 0:
+        if prior is None:
+            prior = draw_prior(m, config.alpha, rng)
+        unary = unary + prior_cost(prior, coefficients.eta)
+    unary = np.ascontiguousarray(unary)
+    if init_labels is None:
+        init_labels = rng.integers(0, m, size=(config.restarts, n_output, grid.n_blocks))
+    solver = _PartitionSolver(unary, A, grid, coefficients, config)
+    if config.capped_start:
+        init_labels = np.concatenate([init_labels, solver.capped_start(n_output)[None]])
+    results = [solver.solve(start) for start in init_labels]
+    return min(results, key=lambda result: result[1])
