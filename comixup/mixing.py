@@ -52,9 +52,13 @@ def to_soft_labels(y: torch.Tensor, num_classes: int | None, dtype: torch.dtype)
         return F.one_hot(y, num_classes).to(dtype)
     if y.ndim == 2:
         if num_classes is not None and y.shape[1] != num_classes:
-            raise ValueError(f"soft labels have {y.shape[1]} classes, num_classes is {num_classes}.")
+            raise ValueError(
+                f"soft labels have {y.shape[1]} classes, num_classes is {num_classes}."
+            )
         return y.to(dtype)
-    raise ValueError(f"labels must be class indices (B,) or soft labels (B, K), got {tuple(y.shape)}.")
+    raise ValueError(
+        f"labels must be class indices (B,) or soft labels (B, K), got {tuple(y.shape)}."
+    )
 
 
 def partitions(batch_size: int, partition_size: int) -> list[slice]:
@@ -81,7 +85,9 @@ def _check_batch(x: torch.Tensor, y: torch.Tensor, saliency: torch.Tensor) -> No
     check_saliency(saliency)
     sizes = {"x": x.shape[0], "y": y.shape[0], "saliency": saliency.shape[0]}
     if len(set(sizes.values())) != 1:
-        raise ValueError(f"batch sizes disagree: {sizes}; pass one saliency map and label per image.")
+        raise ValueError(
+            f"batch sizes disagree: {sizes}; pass one saliency map and label per image."
+        )
     if saliency.shape[-2:] != x.shape[-2:]:
         raise ValueError(
             f"saliency maps are {tuple(saliency.shape[-2:])} but images are "
@@ -154,4 +160,3 @@ def co_mixup(
         mixed.append(mix_inputs(z, x[part]))
         labels.append(mix_labels(z, y_soft[part]))
     return torch.cat(mixed), torch.cat(labels)
-

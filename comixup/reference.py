@@ -129,4 +129,3 @@ def random_guess(
     tau = coefficients.tau if clipped else None
     compat_values = compatibility_term(onehot.sum(2), A_np, coefficients.gamma, tau)
     return float(np.mean(unary_values + smooth_values + compat_values))
-

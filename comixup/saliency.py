@@ -16,9 +16,7 @@ from torch import nn
 def saliency_from_gradient(grad: torch.Tensor) -> torch.Tensor:
     """``sqrt(mean_c grad^2)``: (B, C, H, W) input gradients -> (B, H, W) saliency."""
     if grad.ndim != 4:
-        raise ValueError(
-            f"input gradients must have shape (B, C, H, W), got {tuple(grad.shape)}."
-        )
+        raise ValueError(f"input gradients must have shape (B, C, H, W), got {tuple(grad.shape)}.")
     return grad.square().mean(dim=1).sqrt()
 
 

@@ -26,11 +26,11 @@ import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 
-import gco
 import numpy as np
 import torch
 
 from comixup.config import CoMixupConfig
+from comixup.graphcut import GridSwap
 from comixup.objective import (
     ScaledCoefficients,
     check_problem,
@@ -91,6 +91,7 @@ class _PartitionSolver:
         grid: _Grid,
         coefficients: ScaledCoefficients,
         config: CoMixupConfig,
+        init_outputs: int,
     ) -> None:
         self.unary = unary  # (n, m): cost of each input at each block, prior included
         self.A = A
@@ -100,14 +101,29 @@ class _PartitionSolver:
         self.n_inputs = unary.shape[1]
         self.identity = np.eye(self.n_inputs)
         units = config.n_levels - 1
-        # Integer squared distances between states are in units of 1/units^2; halving them
-        # (beta'/2 ||z_k - z_k'||^2) gives the edge weight per unit.
-        self.edge_energy = coefficients.beta / (2 * units**2)
         self.units = units
+        self.plain_states = self.identity * units
+        # GCO works on int32 energies: one scale per partition, from a bound on any unary the
+        # passes can produce (cost, prior, the largest possible penalty, the resolve cost).
+        pressure_bound = np.abs(A).sum(1).max() * grid.n_blocks * max(init_outputs - 1, 1)
+        bound = (
+            np.abs(unary).max() + coefficients.gamma * (2 * pressure_bound + 1) + coefficients.beta
+        )
+        self.scale = min(_ENERGY_SCALE, _ENERGY_RANGE / max(bound, 1e-12))
+        # States are integer weights in units of 1/units, so ||z_k - z_k'||^2 is an integer
+        # number of 1/units^2; beta'/2 times that per unit is the edge weight.
+        edge_weight = round(coefficients.beta / (2 * units**2) * self.scale)
+        self.swap = GridSwap(grid.height, grid.width, edge_weight)
+        self.plain_pairwise = _squared_distances(self.plain_states)
+        self._pairwise_cache: dict[bytes, np.ndarray] = {}
 
     def objective(self, z: np.ndarray) -> float:
         return objective_np(
-            self.unary, z, self.A, (self.grid.height, self.grid.width), self.coefficients,
+            self.unary,
+            z,
+            self.A,
+            (self.grid.height, self.grid.width),
+            self.coefficients,
             clipped=True,
         )
 
@@ -126,7 +142,9 @@ class _PartitionSolver:
             for j in range(n_output):
                 others = total - counts[j]
                 pressure = self.A @ others
-                penalty = np.where(pressure > coefficients.tau, 2 * coefficients.gamma * pressure, 0.0)
+                penalty = np.where(
+                    pressure > coefficients.tau, 2 * coefficients.gamma * pressure, 0.0
+                )
                 if resolve_cost is not None:
                     penalty = penalty + coefficients.gamma * resolve_cost[j]
                 states = self._states(counts[j], extend=iteration > 0)
@@ -153,7 +171,7 @@ class _PartitionSolver:
         reaches optima of the clipped objective that the modular steps cannot walk to from a
         random start (outputs sharing inputs just under the threshold).
         """
-        plain = self.identity * self.units
+        plain = self.plain_states
         price = np.zeros(self.n_inputs)
         price_scale = max(float(np.abs(self.unary).max()), 1e-6)
 
@@ -186,7 +204,7 @@ class _PartitionSolver:
 
     def _states(self, counts: np.ndarray, *, extend: bool) -> np.ndarray:
         """Integer weights (units of 1/(|L|-1)) of the states of one output, (n_states, m)."""
-        plain = self.identity * self.units
+        plain = self.plain_states
         if not extend or self.units == 1:
             return plain
         assigned = np.flatnonzero(counts > 0)
@@ -207,10 +225,11 @@ class _PartitionSolver:
         cached: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Alpha-beta swap over ``states``; reuses the last result when nothing changed."""
-        state_unary = unary @ states.T / self.units  # (n, n_states)
-        peak = max(np.abs(state_unary).max(), self.edge_energy * 2 * self.units**2, 1e-12)
-        scale = min(_ENERGY_SCALE, _ENERGY_RANGE / peak)
-        unary_int = np.rint(state_unary * scale).astype(np.intc)
+        if states is self.plain_states:
+            state_unary = unary
+        else:
+            state_unary = unary @ states.T / self.units  # (n, n_states)
+        unary_int = np.rint(state_unary * self.scale).astype(np.intc)
         if (
             cached is not None
             and cached[1].shape == unary_int.shape
@@ -218,17 +237,22 @@ class _PartitionSolver:
             and np.array_equal(cached[2], states)
         ):
             return cached[0], cached
-        squared = np.square(states[:, None, :] - states[None, :, :]).sum(-1)
-        edge = np.intc(round(self.edge_energy * scale))
-        grid = self.grid
-        labels = gco.cut_grid_graph(
-            unary_int.reshape(grid.height, grid.width, -1),
-            squared.astype(np.intc),
-            np.full((grid.height - 1, grid.width), edge, dtype=np.intc),
-            np.full((grid.height, grid.width - 1), edge, dtype=np.intc),
-            algorithm="swap",
-        )
+        if states is self.plain_states:
+            pairwise = self.plain_pairwise
+        else:
+            key = states.tobytes()
+            pairwise = self._pairwise_cache.get(key)
+            if pairwise is None:
+                pairwise = self._pairwise_cache.setdefault(key, _squared_distances(states))
+        labels = self.swap(unary_int, pairwise)
         return labels, (labels, unary_int, states)
+
+
+def _squared_distances(states: np.ndarray) -> np.ndarray:
+    """Integer ||s_a - s_b||^2 between the rows of integer-valued ``states``, as int32."""
+    whole = states.astype(np.int64)
+    norms = np.square(whole).sum(1)
+    return (norms[:, None] + norms[None, :] - 2 * whole @ whole.T).astype(np.intc)
 
 
 def resolve_identical(counts: np.ndarray) -> np.ndarray:
@@ -342,7 +366,7 @@ def solve_partition(
     unary = np.ascontiguousarray(unary)
     if init_labels is None:
         init_labels = rng.integers(0, m, size=(config.restarts, n_output, grid.n_blocks))
-    solver = _PartitionSolver(unary, A, grid, coefficients, config)
+    solver = _PartitionSolver(unary, A, grid, coefficients, config, n_output)
     if config.capped_start:
         init_labels = np.concatenate([init_labels, solver.capped_start(n_output)[None]])
     results = [solver.solve(start) for start in init_labels]
