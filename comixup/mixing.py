@@ -47,7 +47,8 @@ def to_soft_labels(y: torch.Tensor, num_classes: int | None, dtype: torch.dtype)
             raise ValueError("num_classes is needed to one-hot encode class-index labels.")
         if y.numel() and (y.min() < 0 or y.max() >= num_classes):
             raise ValueError(
-                f"class indices must lie in [0, {num_classes}), got [{int(y.min())}, {int(y.max())}]."
+                f"class indices must lie in [0, {num_classes}), "
+                f"got [{int(y.min())}, {int(y.max())}]."
             )
         return F.one_hot(y, num_classes).to(dtype)
     if y.ndim == 2:

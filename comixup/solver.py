@@ -15,9 +15,9 @@ official ``match.get_onehot_matrix``):
 5. stop after ``n_iter`` passes or when f changes by less than 1e-6 relative.
 
 The solver keeps the best labeling it has seen by the clipped objective f (the one it
-minimises), the initial one included, so its result is never worse than its start. The hot path is NumPy and integer
-energies handed to GCO directly: GCO works on integers, and scaling them here (instead of
-pyGCO's fixed 2-3 digit float conversion) keeps the smoothness weights exact.
+minimises), the initial one included, so its result is never worse than its start. The hot
+path is NumPy with integer energies handed to GCO directly: GCO works on integers, and scaling
+them here (instead of pyGCO's fixed 2-3 digit float conversion) keeps the smoothness exact.
 """
 
 from __future__ import annotations
@@ -225,10 +225,8 @@ class _PartitionSolver:
         cached: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Alpha-beta swap over ``states``; reuses the last result when nothing changed."""
-        if states is self.plain_states:
-            state_unary = unary
-        else:
-            state_unary = unary @ states.T / self.units  # (n, n_states)
+        plain = states is self.plain_states
+        state_unary = unary if plain else unary @ states.T / self.units  # (n, n_states)
         unary_int = np.rint(state_unary * self.scale).astype(np.intc)
         if (
             cached is not None
