@@ -44,6 +44,8 @@ class GridSwap:
                 diagonal.
         """
         n_labels = unary.shape[1]
+        if n_labels < 2:
+            raise ValueError(f"GCO needs at least two labels, got {n_labels}.")
         _cgco.gcoCreateGeneralGraph(self.n_sites, n_labels, self._handle)
         handle = int(self._handle[0])
         try:

@@ -84,6 +84,8 @@ def _check_batch(x: torch.Tensor, y: torch.Tensor, saliency: torch.Tensor) -> No
             "e.g. x.float() / 255 or torchvision.transforms.v2.ToDtype(torch.float32, scale=True)."
         )
     check_saliency(saliency)
+    if x.shape[0] == 0:
+        raise ValueError("the batch is empty; co_mixup needs at least one image.")
     sizes = {"x": x.shape[0], "y": y.shape[0], "saliency": saliency.shape[0]}
     if len(set(sizes.values())) != 1:
         raise ValueError(

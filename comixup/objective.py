@@ -155,7 +155,13 @@ def objective_terms(
     coefficients = scaled_coefficients(config, height * width)
     unary = cost_np.reshape(m, -1).T
     if prior is not None:
-        unary = unary + prior_cost(_as_numpy("prior", prior), coefficients.eta)
+        prior_np = _as_numpy("prior", prior)
+        if prior_np.shape != (m,):
+            raise ValueError(
+                f"prior must hold one probability per input, shape ({m},), "
+                f"got {tuple(prior_np.shape)}."
+            )
+        unary = unary + prior_cost(prior_np, coefficients.eta)
     z_flat = z_np.reshape(z_np.shape[0], height * width, m)
     terms = {
         "unary": unary_term(unary, z_flat),

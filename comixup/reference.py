@@ -65,6 +65,8 @@ def brute_force(
     Raises:
         ValueError: when there are more than ``MAX_BRUTE_FORCE_LABELINGS`` joint labelings.
     """
+    if n_output < 1:
+        raise ValueError(f"n_output must be at least 1, got {n_output}.")
     unary, A_np, grid, coefficients = _problem(cost, A, config, prior)
     n_blocks, m = unary.shape
     per_output = m**n_blocks

@@ -356,6 +356,11 @@ def solve_partition(
     m, height, width = cost.shape
     grid = _Grid(height, width)
     coefficients = scaled_coefficients(config, grid.n_blocks)
+    if m == 1:
+        # One input leaves nothing to mix (and GCO needs two labels): every block takes it.
+        z = np.ones((n_output, grid.n_blocks, 1))
+        unary = cost.reshape(1, grid.n_blocks).T
+        return z, objective_np(unary, z, A, (height, width), coefficients, clipped=True)
     unary = cost.reshape(m, grid.n_blocks).T
     if config.eta > 0:
         if prior is None:

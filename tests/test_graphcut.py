@@ -39,3 +39,9 @@ def test_grid_swap_on_a_single_row_uses_only_horizontal_edges():
     # A strong edge weight pulls the lone label-1 site to its neighbours' label.
     np.testing.assert_array_equal(swap(unary, pairwise), [0, 0, 0, 0])
     np.testing.assert_array_equal(GridSwap(1, 4, edge_weight=1)(unary, pairwise), [0, 0, 1, 0])
+
+
+def test_grid_swap_refuses_a_single_label():
+    # GCO aborts the process on one label; the helper must refuse first.
+    with pytest.raises(ValueError, match="at least two labels"):
+        GridSwap(2, 2, edge_weight=1)(np.zeros((4, 1), dtype=np.intc), np.zeros((1, 1), np.intc))
