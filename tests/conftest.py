@@ -15,3 +15,33 @@ settings.load_profile("comixup")
 def generator() -> torch.Generator:
     """A torch generator with a fixed seed."""
     return torch.Generator().manual_seed(1234)
+
+
+class TinyNet(torch.nn.Module):
+    """A small CNN with batch norm that declares Manifold Mixup's mixing stages."""
+
+    def __init__(self, num_classes: int = 10, channels: int = 3) -> None:
+        super().__init__()
+        self.block1 = torch.nn.Sequential(
+            torch.nn.Conv2d(channels, 8, 3, padding=1),
+            torch.nn.BatchNorm2d(8),
+            torch.nn.ReLU(),
+        )
+        self.block2 = torch.nn.Sequential(
+            torch.nn.Conv2d(8, 8, 3, padding=1, stride=2), torch.nn.BatchNorm2d(8), torch.nn.ReLU()
+        )
+        self.head = torch.nn.Sequential(
+            torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, num_classes)
+        )
+
+    def mixing_stages(self):
+        return [self.block1, self.block2, self.head]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.block2(self.block1(x)))
+
+
+@pytest.fixture
+def tiny_net() -> TinyNet:
+    torch.manual_seed(0)
+    return TinyNet()

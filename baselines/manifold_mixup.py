@@ -1,0 +1,97 @@
+"""Manifold Mixup (Verma et al., "Manifold Mixup: Better Representations by Interpolating
+Hidden States", ICML 2019).
+
+Mixes hidden states instead of inputs: a layer k is drawn uniformly from ``layers`` (official
+code: {input, after block 1, after block 2}, ``random.randint(0, 2)``), the batch runs up to k,
+its states are blended with a partner's (random permutation, lambda ~ Beta(alpha, alpha) per
+batch), and the forward pass continues.
+
+Mixing points protocol: a model opts in by defining ``mixing_stages()``, returning callables
+``[s_0, s_1, ...]`` whose composition ``s_n(...s_1(s_0(x)))`` is its forward pass. Mixing at
+layer k blends the input of stage k (k = 0: the images themselves). For the suite's ResNets:
+``[stem + block 1, block 2, rest]``, so k = 1 is after block 1 and k = 2 after block 2.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from baselines.pairs import draw_pairing, mix_pair_labels, mix_pair_tensors
+from comixup.method import LAMBDA, MIXING_SECONDS, soft_target_bce, soft_targets
+
+MIXING_LAYER = "mixing_layer"
+"""Stat key: the layer mixed at in this step."""
+
+
+@runtime_checkable
+class HasMixingStages(Protocol):
+    def mixing_stages(self) -> Sequence[Callable[[torch.Tensor], torch.Tensor]]:
+        """Stages whose composition is the model's forward pass."""
+        ...
+
+
+@dataclass(frozen=True)
+class ManifoldMixupConfig:
+    alpha: float = 2.0
+    """Beta(alpha, alpha): 2.0 in the Puzzle Mix README's CIFAR-100 manifold mixup command
+    (``--train mixup_hidden --mixup_alpha 2.0``); 0.2 for Tiny-ImageNet (benchmarks.methods)."""
+    layers: tuple[int, ...] = (0, 1, 2)
+    """Candidate mixing layers, drawn uniformly (official: input, after block 1 or 2)."""
+    per_sample: bool = False
+    """One lambda per sample instead of the paper's one per batch."""
+
+
+def stages_of(model: nn.Module) -> Sequence[Callable[[torch.Tensor], torch.Tensor]]:
+    """The model's mixing stages, or a ValueError saying how to declare them."""
+    if not isinstance(model, HasMixingStages):
+        raise ValueError(
+            f"{type(model).__name__} declares no mixing points: Manifold Mixup needs a "
+            "`mixing_stages()` method returning the stages whose composition is forward() "
+            "(see baselines.manifold_mixup)."
+        )
+    return model.mixing_stages()
+
+
+@dataclass
+class ManifoldMixup:
+    num_classes: int
+    config: ManifoldMixupConfig = field(default_factory=ManifoldMixupConfig)
+
+    def loss(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        stages = stages_of(model)
+        if max(self.config.layers) >= len(stages) or min(self.config.layers) < 0:
+            raise ValueError(
+                f"mixing layers {self.config.layers} do not fit a model with {len(stages)} "
+                f"stages; use layers in 0..{len(stages) - 1}."
+            )
+        y_soft = soft_targets(y, self.num_classes, x.shape[0]).to(x.device)
+        start = time.perf_counter()
+        choice = torch.randint(len(self.config.layers), (), generator=generator).item()
+        layer = self.config.layers[choice]
+        pairing = draw_pairing(
+            x.shape[0], self.config.alpha, per_sample=self.config.per_sample, generator=generator
+        )
+        target = mix_pair_labels(y_soft, pairing, pairing.lam)
+        drawn = time.perf_counter()
+        hidden = x
+        for index, stage in enumerate(stages):
+            if index == layer:
+                hidden = mix_pair_tensors(hidden, pairing)
+            hidden = stage(hidden)
+        loss = soft_target_bce(hidden, target)
+        stats = {LAMBDA: pairing.lam.mean().item(), MIXING_LAYER: float(layer)}
+        stats[MIXING_SECONDS] = drawn - start
+        return loss, stats
