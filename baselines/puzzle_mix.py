@@ -1,0 +1,726 @@
+"""Puzzle Mix (Kim, Choo and Song, "Puzzle Mix: Exploiting Saliency and Local Statistics for
+Optimal Mixup", ICML 2020).
+
+Each input i is mixed with a partner ``perm[i]`` from a random permutation through a block mask
+over a ``block_num x block_num`` grid, and each of the two images first moves its salient blocks
+into the region where the mask shows it:
+
+1. draws (official ``mixup.mixup_process``): the grid side ``block_num`` uniform over
+   ``block_nums``, the permutation, and one lambda ~ Beta(alpha, alpha) per batch;
+2. the mask (official ``mixup_graph`` / ``graphcut_multi``): per pair, |L| = ``n_labels`` mixing
+   levels ``1, (|L|-2)/(|L|-1), ..., 0`` (the weight of input i) per block, found by alpha-beta
+   swap (``comixup.graphcut.GridSwap``, integer energies) minimising
+   - unary: the saliency each level throws away, ``m * s_partner + (1 - m) * s_i`` (saliency
+     pooled to the grid, normalised to sum 1), plus the prior ``eta / n_blocks * -log(p + 1e-8)``
+     with p the Binomial(|L| - 1, 1 - lambda) probability of the level's partner share;
+   - pairwise, on 4-neighbour edges: ``(beta' + d_e) * (m_p - m_q)^2`` with the label smoothness
+     ``beta' = beta / block_num / 16`` and the data smoothness ``d_e``: the mean absolute colour
+     step across the block boundary (images average-pooled by ``neigh_size``), scaled by
+     ``beta' * gamma``, split exactly into a unary part and a disagreement weight as the
+     official code does;
+3. transport (official ``mask_transport`` / ``transport_image``): on a grid of ``t_size``-pixel
+   blocks, each image's blocks are reassigned by the official iterative greedy assignment with
+   cost ``t_eps * (squared grid distance / (side - 1)^2) - saliency[source] * [mask[dest] > 0]``,
+   run for ``side`` rounds;
+4. ``x_mixed = mask * x_i' + (1 - mask) * x_perm[i]'`` and the soft label
+   ``lam_i * y_i + (1 - lam_i) * y_perm[i]`` with the realised ``lam_i`` = the mask's mean.
+
+Training step (official ``main.py`` ``train``): a clean pass whose per-sample cross-entropy,
+scaled by ``2 * clean_lam / num_classes``, gives the saliency (``sqrt(mean_c grad^2)``) and is
+kept as a loss term; then BCE on the softmax of the mixed batch against the soft labels.
+
+Deviations from the official code (github.com/snu-mllab/PuzzleMix, ``mixup.py``, ``main.py``):
+
+- The adversarial noise of "adversarial Puzzle Mix" (``--adv_p``) is not implemented; the plain
+  Puzzle Mix runs of the README use none (``adv_p`` 0), and a non-zero ``adv_p`` is refused.
+- Energies go to GCO as integers scaled here (up to 1e6 units per unit of cost, rounded) instead
+  of pyGCO's float conversion of ``1000 * block_num^2``-scaled truncated costs, which wraps
+  around int32 for blocks holding more than ~8% of the saliency at ``block_num`` 16. Edge
+  weights are clipped at 0 (they are non-negative for images in [0, 1] and gamma <= 1).
+- The greedy transport can leave destinations without a block, which the official code fills
+  with zeros. Those destinations are hidden by the mask whenever every visible block has
+  positive saliency (then the mixed image is the official one); here the unassigned blocks
+  fill them (in place where possible, else in index order), so the transport is a permutation
+  of blocks even in the degenerate cases (zero saliency, ``t_eps`` 0).
+- All-zero saliency maps count as uniform rather than dividing by zero; images must be square,
+  as the official code assumes; any number of channels (the official code hard-codes 3).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from baselines.pairs import Pairing, draw_pairing, mix_pair_labels
+from comixup.graphcut import GridSwap
+from comixup.method import (
+    CLEAN_ACCURACY,
+    LAMBDA,
+    MIXING_SECONDS,
+    SALIENCY_SECONDS,
+    clean_pass_with_saliency,
+    soft_target_bce,
+    soft_targets,
+    top1_accuracy,
+)
+from comixup.mixing import to_soft_labels
+from comixup.saliency import check_saliency, normalize_saliency, pool_to_grid
+
+_PRIOR_EPS = 1e-8
+"""Added to each level's prior probability before the log (official ``graphcut_multi``)."""
+_BETA_NORMALISER = 16
+"""Label smoothness is ``beta / block_num / 16`` (official ``mixup_graph``)."""
+_ENERGY_SCALE = 1e6
+"""Integer units per unit of cost handed to GCO (the scale is lowered for larger costs)."""
+_ENERGY_RANGE = 1e8
+"""Largest |energy term| after conversion to GCO's int32 energies (headroom for the sums)."""
+
+
+@dataclass(frozen=True)
+class PuzzleMixConfig:
+    """Puzzle Mix hyperparameters; defaults are the official CIFAR-100 setting.
+
+    Sources: the official ``main.py`` argument defaults and the README's CIFAR-100 command
+    ``--mixup_alpha 1.0 --graph True --n_labels 3 --eta 0.2 --beta 1.2 --gamma 0.5
+    --neigh_size 4 --transport True --t_size 4 --t_eps 0.8``.
+    """
+
+    alpha: float = 1.0
+    """Beta(alpha, alpha) for lambda: ``--mixup_alpha 1.0`` in the README's CIFAR-100 and
+    Tiny-ImageNet commands (``main.py`` has no default)."""
+    beta: float = 1.2
+    """Label smoothness (``main.py --beta`` default 1.2), used as ``beta / block_num / 16``."""
+    gamma: float = 0.5
+    """Data local smoothness (``main.py --gamma`` default 0.5), relative to beta."""
+    eta: float = 0.2
+    """Weight of the lambda prior (``main.py --eta`` default 0.2), used as ``eta / n_blocks``."""
+    neigh_size: int = 4
+    """Pooling window (pixels) of the data smoothness (``main.py --neigh_size`` default 4),
+    capped at the block size as in ``mixup_graph``."""
+    n_labels: int = 3
+    """Mixing levels per block |L| (``main.py --n_labels`` default 3: weights 1, 1/2, 0)."""
+    transport: bool = True
+    """Move salient blocks into the region the mask shows (``main.py --transport`` default)."""
+    t_eps: float = 0.8
+    """Weight of the distance in the transport cost (``main.py --t_eps`` default 0.8)."""
+    t_size: int | None = 4
+    """Transport block size in pixels, capped at the graph-cut block size: 4 in the README's
+    CIFAR-100 (32x32) commands. None (or -1, ``main.py``'s default, used in the README's
+    Tiny-ImageNet commands) transports at the graph cut's own resolution."""
+    block_nums: tuple[int, ...] = (2, 4, 8, 16)
+    """Grid sides drawn uniformly once per batch: the official ``mixup_process`` draws
+    ``2 ** np.random.randint(1, 5)``, i.e. 2, 4, 8 or 16 (there is no argument for it). A side
+    of 1 leaves the batch unmixed, as the official ``block_num == 1`` branch does."""
+    clean_lam: float = 1.0
+    """Clean-input regularisation: the clean loss is scaled ``2 * clean_lam / num_classes``
+    (``main.py``). 1.0 as in the README's Tiny-ImageNet commands and the Co-Mixup comparison;
+    ``main.py``'s default and the README's CIFAR-100 commands leave it at 0."""
+    adv_p: float = 0.0
+    """Probability of adversarial noise per input (``main.py --adv_p`` default 0; the README's
+    "adversarial Puzzle Mix" uses 0.1 on CIFAR-100 and 0.15 on Tiny-ImageNet). Not implemented:
+    only 0 is accepted."""
+    per_sample_lambda: bool = False
+    """One lambda per pair instead of the official one per batch."""
+    data_mean: tuple[float, ...] | None = None
+    """Per-channel mean that normalised the inputs; with ``data_std`` it is undone for the data
+    smoothness term, which the official code computes on ``x * std + mean`` (pixels in [0, 1]).
+    None: the inputs are already in pixel scale."""
+    data_std: tuple[float, ...] | None = None
+    """Per-channel standard deviation that normalised the inputs (see ``data_mean``)."""
+
+    def __post_init__(self) -> None:
+        if self.alpha <= 0:
+            raise ValueError(f"alpha must be positive, got {self.alpha}.")
+        for name in ("beta", "gamma", "eta", "t_eps", "clean_lam"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}.")
+        if self.n_labels < 2:
+            raise ValueError(
+                f"n_labels must be at least 2 (input or partner), got {self.n_labels}."
+            )
+        if self.neigh_size < 1:
+            raise ValueError(f"neigh_size must be a positive pixel count, got {self.neigh_size}.")
+        if self.t_size is not None and self.t_size != -1 and self.t_size < 1:
+            raise ValueError(
+                f"t_size must be a positive pixel count, or None / -1 for the graph cut's "
+                f"resolution; got {self.t_size}."
+            )
+        if not self.block_nums or any(int(n) != n or n < 1 for n in self.block_nums):
+            raise ValueError(
+                f"block_nums must be a non-empty tuple of positive grid sides, got "
+                f"{self.block_nums}."
+            )
+        if self.adv_p != 0:
+            raise ValueError(
+                f"adversarial Puzzle Mix (adv_p = {self.adv_p}) is not implemented; use adv_p=0."
+            )
+        if (self.data_mean is None) != (self.data_std is None):
+            raise ValueError("give data_mean and data_std together, or neither.")
+        if self.data_std is not None and any(s <= 0 for s in self.data_std):
+            raise ValueError(f"data_std must be positive, got {self.data_std}.")
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Pixel layout of one draw: a ``block_num``-sided graph-cut grid of ``block_size`` pixels,
+    the data-smoothness pooling, and a ``transport_num``-sided transport grid."""
+
+    size: int
+    block_num: int
+    block_size: int
+    neigh_size: int
+    transport_num: int
+    transport_size: int
+
+
+def geometry(size: int, block_num: int, config: PuzzleMixConfig) -> Geometry:
+    """The grids for a ``size x size`` image and a graph-cut side ``block_num``, with the
+    official capping of ``neigh_size`` and ``t_size`` at the block size (``mixup_graph``)."""
+    if size % block_num:
+        raise ValueError(
+            f"a {block_num}x{block_num} block grid does not divide the {size}x{size} input into "
+            "equal blocks; choose block_nums whose entries divide the image side."
+        )
+    block_size = size // block_num
+    neigh = min(config.neigh_size, block_size)
+    if block_size % neigh:
+        raise ValueError(
+            f"neigh_size {neigh} does not divide the {block_size}-pixel blocks of a "
+            f"{block_num}x{block_num} grid; choose a neigh_size that divides every block size."
+        )
+    if config.t_size is None or config.t_size == -1:
+        t_size = block_size
+    else:
+        t_size = min(config.t_size, block_size)
+    if block_size % t_size:
+        raise ValueError(
+            f"t_size {t_size} does not divide the {block_size}-pixel blocks of a "
+            f"{block_num}x{block_num} grid; choose a t_size that divides every block size."
+        )
+    return Geometry(size, block_num, block_size, neigh, size // t_size, t_size)
+
+
+@dataclass(frozen=True)
+class PuzzleMixParams:
+    """The random draws of one call: the grid side and the pairing (permutation, lambda)."""
+
+    block_num: int
+    pairing: Pairing
+
+
+def draw_params(
+    batch_size: int, config: PuzzleMixConfig, generator: torch.Generator | None
+) -> PuzzleMixParams:
+    """Draw the grid side, the permutation and lambda, in the official order
+    (``mixup_process``), all from ``generator``."""
+    pick = int(torch.randint(len(config.block_nums), (1,), generator=generator))
+    pairing = draw_pairing(
+        batch_size, config.alpha, per_sample=config.per_sample_lambda, generator=generator
+    )
+    return PuzzleMixParams(int(config.block_nums[pick]), pairing)
+
+
+# --- the graph cut -------------------------------------------------------------------------
+
+
+def mask_levels(n_labels: int) -> np.ndarray:
+    """Weight of the first input at each label: ``1, ..., 0`` in ``n_labels`` even steps
+    (label l is ``1 - l / (|L| - 1)``, the official ``1 - label / (n_labels - 1)``)."""
+    return 1.0 - np.arange(n_labels) / (n_labels - 1)
+
+
+def label_prior(lam: np.ndarray, n_labels: int, eta: float, n_blocks: int) -> np.ndarray:
+    """Prior cost (B, |L|) of each level: ``eta / n_blocks * -log(p_l + 1e-8)``.
+
+    ``p_l`` is the Binomial(|L| - 1, 1 - lambda) probability of l partner units, i.e.
+    lambda, 1 - lambda for |L| = 2 and lambda^2, 2 lambda (1 - lambda), (1 - lambda)^2 for
+    |L| = 3, as written out in the official ``graphcut_multi`` for |L| = 2, 3, 4.
+    """
+    units = n_labels - 1
+    lam = np.asarray(lam, dtype=np.float64).reshape(-1, 1)
+    partner = np.arange(n_labels)
+    counts = np.array([math.comb(units, int(k)) for k in partner], dtype=np.float64)
+    probability = counts * lam ** (units - partner) * (1 - lam) ** partner
+    return eta * -np.log(probability + _PRIOR_EPS) / n_blocks
+
+
+def pixel_scale(x: torch.Tensor, config: PuzzleMixConfig) -> torch.Tensor:
+    """Inputs in pixel scale for the data smoothness: ``x * std + mean`` when given."""
+    if config.data_mean is None or config.data_std is None:
+        return x
+    channels = x.shape[1]
+    shape = (1, -1, 1, 1)
+    mean = torch.tensor(config.data_mean, dtype=x.dtype, device=x.device)
+    std = torch.tensor(config.data_std, dtype=x.dtype, device=x.device)
+    if mean.numel() not in (1, channels) or std.numel() not in (1, channels):
+        raise ValueError(
+            f"data_mean / data_std must have 1 or {channels} entries (one per channel), got "
+            f"{mean.numel()} and {std.numel()}."
+        )
+    return x * std.view(shape) + mean.view(shape)
+
+
+def boundary_steps(
+    first: torch.Tensor, second: torch.Tensor, per_block: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean absolute colour step across each block boundary (official ``neigh_penalty``).
+
+    Args:
+        first, second: images (B, C, h, w) pooled to the neighbourhood resolution; ``first``
+            fills the upper (left) block of each edge, ``second`` the lower (right) one.
+        per_block: pooled pixels per block side.
+
+    Returns:
+        vertical (B, g-1, g) and horizontal (B, g, g-1) steps for a g-sided block grid: the
+        channel mean of |last pooled row (column) of a block - first one of the next|, averaged
+        along the boundary.
+    """
+    k = per_block
+    vertical = (first[:, :, k - 1 : -1 : k, :] - second[:, :, k::k, :]).abs().mean(1)
+    horizontal = (first[:, :, :, k - 1 : -1 : k] - second[:, :, :, k::k]).abs().mean(1)
+    vertical = vertical.unflatten(-1, (-1, k)).mean(-1)
+    horizontal = horizontal.unflatten(-2, (-1, k)).mean(-2)
+    return vertical, horizontal
+
+
+@dataclass(frozen=True)
+class CutEnergies:
+    """Float energies of the per-pair graph cuts on a g-sided grid.
+
+    ``unary`` (B, g, g, |L|) costs each level; ``vertical`` (B, g-1, g) and ``horizontal``
+    (B, g, g-1) weigh ``(m_p - m_q)^2`` on the edges between vertical / horizontal neighbours.
+    """
+
+    unary: np.ndarray
+    vertical: np.ndarray
+    horizontal: np.ndarray
+
+
+def cut_energies(
+    saliency_grid: torch.Tensor,
+    pooled: torch.Tensor,
+    permutation: torch.Tensor,
+    lam: np.ndarray,
+    geo: Geometry,
+    config: PuzzleMixConfig,
+) -> CutEnergies:
+    """Unary and edge weights of each pair's graph cut (official ``mixup_graph``).
+
+    Args:
+        saliency_grid: (B, g, g) saliency pooled to the grid and normalised to sum 1.
+        pooled: (B, C, h, w) inputs in pixel scale, average-pooled by ``geo.neigh_size``.
+        permutation: (B,) partner of each input.
+        lam: (B,) lambda of each pair, for the prior.
+        geo: the grids of this draw.
+        config: beta, gamma, eta, n_labels.
+    """
+    permutation = permutation.to(pooled.device)
+    saliency_grid = saliency_grid.to(pooled.device)
+    own, partner = saliency_grid, saliency_grid[permutation]
+    beta = config.beta / geo.block_num / _BETA_NORMALISER
+    images = (pooled, pooled[permutation])  # 0: the input itself, 1: its partner
+    per_block = geo.block_size // geo.neigh_size
+    steps = {
+        (a, b): boundary_steps(images[a], images[b], per_block) for a in (0, 1) for b in (0, 1)
+    }
+    vertical = {key: beta * config.gamma * value[0] for key, value in steps.items()}
+    horizontal = {key: beta * config.gamma * value[1] for key, value in steps.items()}
+    # Cost of showing the input (0) or its partner (1) in a block: the saliency it hides, plus
+    # half of each edge's data-smoothness cost averaged over the neighbour's choice (exact up
+    # to a constant, with the disagreement weight below).
+    show_own, show_partner = partner.clone(), own.clone()
+    for step, axis in ((vertical, 1), (horizontal, 2)):
+        head = [slice(None)] * 3
+        tail = [slice(None)] * 3
+        head[axis], tail[axis] = slice(None, -1), slice(1, None)
+        show_own[tuple(head)] += (step[0, 1] + step[0, 0]) / 2
+        show_partner[tuple(head)] += (step[1, 0] + step[1, 1]) / 2
+        show_own[tuple(tail)] += (step[1, 0] + step[0, 0]) / 2
+        show_partner[tuple(tail)] += (step[0, 1] + step[1, 1]) / 2
+    weight_v = beta + (vertical[0, 1] + vertical[1, 0] - vertical[0, 0] - vertical[1, 1]) / 2
+    weight_h = (
+        beta + (horizontal[0, 1] + horizontal[1, 0] - horizontal[0, 0] - horizontal[1, 1]) / 2
+    )
+    levels = mask_levels(config.n_labels)
+    show_own = show_own.detach().double().cpu().numpy()[..., None]
+    show_partner = show_partner.detach().double().cpu().numpy()[..., None]
+    prior = label_prior(lam, config.n_labels, config.eta, geo.block_num**2)
+    unary = levels * show_own + (1 - levels) * show_partner + prior[:, None, None, :]
+    return CutEnergies(
+        unary,
+        weight_v.detach().double().cpu().numpy(),
+        weight_h.detach().double().cpu().numpy(),
+    )
+
+
+class EdgeWeightedSwap(GridSwap):
+    """:class:`GridSwap` with one weight per 4-neighbour edge, given at each solve."""
+
+    def solve(self, unary: np.ndarray, pairwise: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Labels (n_sites,) minimising ``sum unary[s, l_s] + sum_e w_e pairwise[l_p, l_q]``.
+
+        ``weights`` (int32) follow :func:`comixup.graphcut.grid_edges`: vertical edges row by
+        row, then horizontal ones.
+        """
+        if weights.shape != self.starts.shape:
+            raise ValueError(f"expected {self.starts.size} edge weights, got {weights.shape}.")
+        self.weights = np.ascontiguousarray(weights, dtype=np.intc)
+        return self(unary, pairwise)
+
+
+def solve_masks(energies: CutEnergies, n_labels: int) -> np.ndarray:
+    """Per-pair alpha-beta swap on integer energies: masks (B, g, g) of first-input weights.
+
+    Each pair's energies are scaled to at most ``_ENERGY_SCALE`` units per unit of cost (less
+    when its largest term would pass ``_ENERGY_RANGE``) and rounded; the pairwise table is
+    ``(i - j)^2`` with the ``1 / (|L| - 1)^2`` of ``(m_i - m_j)^2`` folded into the edge weights.
+    """
+    batch, side = energies.unary.shape[:2]
+    units = (n_labels - 1) ** 2
+    weights = np.concatenate(
+        [energies.vertical.reshape(batch, -1), energies.horizontal.reshape(batch, -1)], axis=1
+    )
+    weights = np.clip(weights, 0, None)
+    unary = energies.unary.reshape(batch, side * side, n_labels)
+    largest = np.maximum(np.abs(unary).max(axis=(1, 2)), weights.max(axis=1, initial=0))
+    scale = np.minimum(_ENERGY_SCALE, _ENERGY_RANGE / np.maximum(largest, 1e-12))
+    unary_int = np.rint(unary * scale[:, None, None]).astype(np.intc)
+    weights_int = np.rint(weights * scale[:, None] / units).astype(np.intc)
+    labels_ = np.arange(n_labels)
+    pairwise = np.square(labels_[:, None] - labels_[None]).astype(np.intc)
+    swap = EdgeWeightedSwap(side, side, 0)
+    levels = mask_levels(n_labels)
+    masks = np.empty((batch, side * side))
+    for i in range(batch):
+        labels = swap.solve(np.ascontiguousarray(unary_int[i]), pairwise, weights_int[i])
+        masks[i] = levels[labels]
+    return masks.reshape(batch, side, side)
+
+
+def graph_cut_mask(
+    x: torch.Tensor,
+    saliency: torch.Tensor,
+    params: PuzzleMixParams,
+    config: PuzzleMixConfig,
+) -> torch.Tensor:
+    """The mask (B, g, g) of each pair: the weight of input i per block, on x's device.
+
+    ``saliency`` is (B, H, W) at the input resolution; x (B, C, H, W) drives the data
+    smoothness. A grid of side 1 gives all-ones masks (no mixing, as the official code).
+    """
+    geo = geometry(x.shape[-1], params.block_num, config)
+    if geo.block_num == 1:
+        return torch.ones(x.shape[0], 1, 1, dtype=x.dtype, device=x.device)
+    saliency_grid = normalize_saliency(pool_to_grid(saliency, geo.block_num))
+    pooled = F.avg_pool2d(pixel_scale(x.detach(), config), geo.neigh_size)
+    energies = cut_energies(
+        saliency_grid,
+        pooled,
+        params.pairing.permutation,
+        params.pairing.lam.double().numpy(),
+        geo,
+        config,
+    )
+    masks = solve_masks(energies, config.n_labels)
+    return torch.from_numpy(masks).to(device=x.device, dtype=x.dtype)
+
+
+def realised_lambda(mask: torch.Tensor) -> torch.Tensor:
+    """The realised mixing ratio (B,): the mean weight of the first input over the mask."""
+    return mask.flatten(1).mean(1)
+
+
+# --- the transport -------------------------------------------------------------------------
+
+
+def distance_cost(side: int, *, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Squared grid distance between blocks, divided by ``(side - 1)^2``: (side^2, side^2)
+    (official ``cost_matrix``; a single block costs nothing)."""
+    rows, cols = torch.meshgrid(
+        torch.arange(side, device=device), torch.arange(side, device=device), indexing="ij"
+    )
+    rows, cols = rows.flatten(), cols.flatten()
+    squared = (rows[:, None] - rows[None]) ** 2 + (cols[:, None] - cols[None]) ** 2
+    return squared.to(dtype) / max(side - 1, 1) ** 2
+
+
+def transport_cost(mask: torch.Tensor, saliency_grid: torch.Tensor, eps: float) -> torch.Tensor:
+    """Cost (B, N, N) of moving source block i to destination j (official ``mask_transport``):
+    ``eps * distance(i, j) - saliency[i] * [mask[j] > 0]`` for a (B, s, s) mask and normalised
+    (B, s, s) saliency, N = s^2."""
+    side = mask.shape[-1]
+    distance = distance_cost(side, dtype=saliency_grid.dtype, device=saliency_grid.device)
+    shown = (mask > 0).to(saliency_grid.dtype).flatten(1)
+    return eps * distance - saliency_grid.flatten(1)[:, :, None] * shown[:, None, :]
+
+
+def _contest(claim: torch.Tensor, claimed_cost: torch.Tensor) -> torch.Tensor:
+    """Which sources (B, N) win the destination they claim, as the official column resolve.
+
+    The official code takes, per destination, the first index of the minimum over the column of
+    ``plan * cost``: claimants count with their cost, every other source with 0. This computes
+    the same winner from the claims alone: the first claimant at the column's minimum, or the
+    first index among zero-cost claimants and non-claimants when the minimum is 0.
+    """
+    batch, n = claim.shape
+    index = torch.arange(n, device=claim.device).expand(batch, n)
+    inf = torch.full((batch, n), float("inf"), dtype=claimed_cost.dtype, device=claim.device)
+    lowest = inf.scatter_reduce(1, claim, claimed_cost, "amin")
+    claimants = torch.zeros_like(claim).scatter_add(1, claim, torch.ones_like(claim))
+    others = claimants < n
+    column_min = torch.where(others, lowest.clamp_max(0), lowest)
+    at_min = claimed_cost == column_min.gather(1, claim)
+    no_one = torch.full_like(claim, n)
+    first_claimant = no_one.scatter_reduce(1, claim, torch.where(at_min, index, n), "amin")
+    # The first source that does not claim column j: 0, unless source 0 claims j.
+    first_other = torch.where(claim != claim[:, :1], index, n).amin(1, keepdim=True)
+    first_non_claimant = torch.where(index == claim[:, :1], first_other, 0)
+    zero_contest = others & (column_min == 0)
+    winner = torch.where(
+        zero_contest, torch.minimum(first_claimant, first_non_claimant), first_claimant
+    )
+    return winner.gather(1, claim) == index
+
+
+def greedy_assignment(cost: torch.Tensor, n_iter: int) -> torch.Tensor:
+    """The official iterative assignment: the destination (B, N) of each source, -1 for none.
+
+    Each round every source claims its cheapest destination (first index of a tie); each
+    destination goes to the claimant with the lowest cost, counting the sources that do not
+    claim it as cost 0, so a claim wins only below 0 or as the lowest index of a tie (the first
+    index of ``torch.min``, as in the official code); every losing claim costs 1 more in the
+    next round. The winners of the last round are returned. Only the rows of losing sources
+    change between rounds, so only their cheapest destinations are searched again.
+    """
+    cost = cost.clone()
+    batch, n, _ = cost.shape
+    flat = cost.view(batch * n, n)
+    rows = torch.arange(batch * n, device=cost.device)
+    claim = flat.argmin(-1)
+    won = torch.ones(batch * n, dtype=torch.bool, device=cost.device)
+    for _ in range(n_iter):
+        lost = (~won).nonzero().squeeze(1)
+        claim[lost] = flat[lost].argmin(-1)
+        won = _contest(claim.view(batch, n), flat[rows, claim].view(batch, n)).flatten()
+        losers = ~won
+        flat[rows[losers], claim[losers]] += 1
+    return torch.where(won, claim, -1).view(batch, n)
+
+
+def complete_assignment(destination: torch.Tensor) -> torch.Tensor:
+    """Source block (B, N) for every destination, from the destinations (B, N) of the sources
+    (-1: none): the assigned source, else a source left unassigned, in place where it is free,
+    else the free sources in index order to the free destinations in index order."""
+    batch, n = destination.shape
+    index = torch.arange(n, device=destination.device).expand(batch, n)
+    assigned = destination >= 0
+    slots = torch.full((batch, n + 1), -1, dtype=torch.long, device=destination.device)
+    source = slots.scatter(1, torch.where(assigned, destination, n), index)[:, :n]
+    free_destination = source < 0
+    free_source = ~assigned
+    in_place = free_destination & free_source
+    source = torch.where(in_place, index, source)
+    free_destination &= ~in_place
+    free_source &= ~in_place
+    destination_order = torch.argsort(torch.where(free_destination, index, index + n), dim=1)
+    source_order = torch.argsort(torch.where(free_source, index, index + n), dim=1)
+    first_n = index < free_destination.sum(1, keepdim=True)
+    filled = torch.where(first_n, source_order, source.gather(1, destination_order))
+    return source.scatter(1, destination_order, filled)
+
+
+def transport_sources(mask: torch.Tensor, saliency_grid: torch.Tensor, eps: float) -> torch.Tensor:
+    """Source block (B, N) of each destination after the transport of one image.
+
+    Args:
+        mask: (B, s, s) weight with which the image is shown per block; blocks with weight > 0
+            are the destinations that count.
+        saliency_grid: (B, s, s) the image's saliency pooled to the grid, normalised to sum 1.
+        eps: weight of the distance (``t_eps``).
+    """
+    side = mask.shape[-1]
+    return complete_assignment(greedy_assignment(transport_cost(mask, saliency_grid, eps), side))
+
+
+def move_blocks(x: torch.Tensor, sources: torch.Tensor, side: int) -> torch.Tensor:
+    """Images (B, C, H, W) rebuilt from their own ``side x side`` blocks: destination j takes
+    block ``sources[:, j]`` (official ``transport_image``)."""
+    batch, channels, height, width = x.shape
+    bh, bw = height // side, width // side
+    blocks = x.reshape(batch, channels, side, bh, side, bw).permute(0, 2, 4, 1, 3, 5)
+    blocks = blocks.reshape(batch, side * side, channels, bh, bw)
+    index = sources.to(x.device).view(batch, -1, 1, 1, 1).expand_as(blocks)
+    moved = blocks.gather(1, index).reshape(batch, side, side, channels, bh, bw)
+    return moved.permute(0, 3, 1, 4, 2, 5).reshape(batch, channels, height, width)
+
+
+def upsample_mask(mask: torch.Tensor, side: int) -> torch.Tensor:
+    """Nearest up-sampling of (B, g, g) masks to (B, side, side); g must divide side."""
+    factor = side // mask.shape[-1]
+    return mask.repeat_interleave(factor, dim=1).repeat_interleave(factor, dim=2)
+
+
+# --- the mixer -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PuzzleMixResult:
+    """Mixed inputs (B, C, H, W), soft labels (B, K), and the graph-cut masks (B, g, g)."""
+
+    x_mixed: torch.Tensor
+    y_soft: torch.Tensor
+    mask: torch.Tensor
+
+
+def check_images(x: torch.Tensor, config: PuzzleMixConfig) -> None:
+    """Raise a ValueError that names the fix for images Puzzle Mix cannot take, including a
+    grid side, ``neigh_size`` or ``t_size`` that does not divide them (checked for every entry
+    of ``config.block_nums``, so that the error does not depend on the draw)."""
+    if x.ndim != 4:
+        raise ValueError(f"x must be a batch of images (B, C, H, W), got {tuple(x.shape)}.")
+    if not x.is_floating_point():
+        raise ValueError(
+            f"x must be a floating-point tensor, got {x.dtype}; convert integer images first, "
+            "e.g. x.float() / 255."
+        )
+    if x.shape[0] == 0:
+        raise ValueError("the batch is empty; Puzzle Mix needs at least one image.")
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(
+            f"Puzzle Mix works on square images (as the official code), got "
+            f"{tuple(x.shape[-2:])}; crop or resize to a square first."
+        )
+    for block_num in config.block_nums:
+        geometry(x.shape[-1], block_num, config)
+
+
+def check_saliency_for(x: torch.Tensor, saliency: torch.Tensor) -> None:
+    """Raise a ValueError for saliency maps that are unusable or do not match the images."""
+    check_saliency(saliency)
+    if saliency.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"batch sizes disagree: {x.shape[0]} images but {saliency.shape[0]} saliency maps; "
+            "pass one saliency map per image."
+        )
+    if saliency.shape[-2:] != x.shape[-2:]:
+        raise ValueError(
+            f"saliency maps are {tuple(saliency.shape[-2:])} but images are "
+            f"{tuple(x.shape[-2:])}; compute saliency at the input resolution."
+        )
+
+
+def mix_with_params(
+    x: torch.Tensor,
+    y_soft: torch.Tensor,
+    saliency: torch.Tensor,
+    params: PuzzleMixParams,
+    config: PuzzleMixConfig,
+) -> PuzzleMixResult:
+    """Puzzle Mix of a batch for given draws: graph cut, transport, mixing (no validation).
+
+    ``y_soft`` holds (B, K) labels; ``x`` is never modified.
+    """
+    geo = geometry(x.shape[-1], params.block_num, config)
+    permutation = params.pairing.permutation.to(x.device)
+    mask = graph_cut_mask(x, saliency, params, config)
+    own, partner = x, x[permutation]
+    if config.transport and geo.block_num > 1:
+        side = geo.transport_num
+        mask_t = upsample_mask(mask, side)
+        saliency_t = normalize_saliency(pool_to_grid(saliency.detach(), side)).to(x.device)
+        own = move_blocks(own, transport_sources(mask_t, saliency_t, config.t_eps), side)
+        partner_sources = transport_sources(1 - mask_t, saliency_t[permutation], config.t_eps)
+        partner = move_blocks(partner, partner_sources, side)
+    weight = upsample_mask(mask, x.shape[-1]).unsqueeze(1)
+    x_mixed = weight * own + (1 - weight) * partner
+    labels = mix_pair_labels(y_soft, params.pairing, realised_lambda(mask))
+    return PuzzleMixResult(x_mixed, labels, mask)
+
+
+def puzzle_mix(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    saliency: torch.Tensor,
+    config: PuzzleMixConfig,
+    *,
+    num_classes: int | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Puzzle Mix of a batch: mixed inputs and their soft labels.
+
+    Args:
+        x: square images (B, C, H, W), floating point; any B >= 1 (an input may be drawn as its
+            own partner, as with the official permutation).
+        y: class indices (B,) (with ``num_classes``) or soft / one-hot labels (B, K).
+        saliency: non-negative saliency maps (B, H, W) at the input resolution.
+        config: hyperparameters; every entry of ``config.block_nums`` must divide H.
+        num_classes: number of classes, needed when ``y`` holds class indices.
+        generator: drives the grid side, the permutation and lambda.
+
+    Returns:
+        ``(x_mixed, y_soft)``: new tensors of shapes (B, C, H, W) and (B, K); each soft label
+        sums to 1 when the input labels do and weighs only the labels of the two mixed inputs.
+    """
+    check_images(x, config)
+    check_saliency_for(x, saliency)
+    y_soft = to_soft_labels(y, num_classes, x.dtype).to(x.device)
+    if y_soft.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"batch sizes disagree: {x.shape[0]} images but {y_soft.shape[0]} labels; "
+            "pass one label per image."
+        )
+    params = draw_params(x.shape[0], config, generator)
+    result = mix_with_params(x, y_soft, saliency, params, config)
+    return result.x_mixed, result.y_soft
+
+
+@dataclass
+class PuzzleMix:
+    """Puzzle Mix's training step (official ``main.py`` ``train`` with ``--graph True``).
+
+    1. clean pass: per-sample cross-entropy scaled by ``2 * clean_lam / num_classes``; its input
+       gradient gives the saliency, its weight gradients are kept (added to the loss);
+    2. graph cut, transport and mixing of the batch with its permutation;
+    3. BCE on the softmax of the mixed batch against the soft labels.
+    """
+
+    num_classes: int
+    config: PuzzleMixConfig = field(default_factory=PuzzleMixConfig)
+
+    def loss(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        check_images(x, self.config)
+        y_soft = soft_targets(y, self.num_classes, x.shape[0]).to(x.device)
+        start = time.perf_counter()
+        clean_weight = 2 * self.config.clean_lam / self.num_classes
+        saliency, clean_logits, clean_loss = clean_pass_with_saliency(
+            model, x, y_soft, clean_weight
+        )
+        saliency_done = time.perf_counter()
+        with torch.no_grad():
+            check_saliency_for(x, saliency)
+            params = draw_params(x.shape[0], self.config, generator)
+            result = mix_with_params(x, y_soft, saliency.detach(), params, self.config)
+        mixing_done = time.perf_counter()
+        loss = soft_target_bce(model(result.x_mixed), result.y_soft)
+        if clean_loss is not None:
+            loss = loss + clean_loss
+        stats = {
+            CLEAN_ACCURACY: top1_accuracy(clean_logits, y_soft),
+            LAMBDA: realised_lambda(result.mask).mean().item(),
+            SALIENCY_SECONDS: saliency_done - start,
+            MIXING_SECONDS: mixing_done - saliency_done,
+        }
+        return loss, stats

@@ -1,0 +1,393 @@
+"""Puzzle Mix: the training step, the mixer's invariants, the graph cut and the transport."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gco
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from baselines.pairs import Pairing
+from baselines.puzzle_mix import (
+    EdgeWeightedSwap,
+    PuzzleMix,
+    PuzzleMixConfig,
+    PuzzleMixParams,
+    complete_assignment,
+    draw_params,
+    graph_cut_mask,
+    greedy_assignment,
+    label_prior,
+    mix_with_params,
+    move_blocks,
+    puzzle_mix,
+    realised_lambda,
+    transport_sources,
+)
+from comixup.method import (
+    CLEAN_ACCURACY,
+    LAMBDA,
+    MIXING_SECONDS,
+    SALIENCY_SECONDS,
+    Method,
+)
+
+NUM_CLASSES = 7
+SIZE = 16
+CONFIG = PuzzleMixConfig()
+
+
+def tiny_model(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, NUM_CLASSES),
+    )
+
+
+def batch(batch_size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Images in [0, 1], class indices, and a saliency with one bright spot per image."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(batch_size, 3, SIZE, SIZE, generator=g)
+    y = torch.randint(0, NUM_CLASSES, (batch_size,), generator=g)
+    saliency = 0.05 * torch.rand(batch_size, SIZE, SIZE, generator=g)
+    rows = torch.randint(0, SIZE - 4, (batch_size,), generator=g)
+    cols = torch.randint(0, SIZE - 4, (batch_size,), generator=g)
+    for i in range(batch_size):
+        saliency[i, rows[i] : rows[i] + 4, cols[i] : cols[i] + 4] += 1.0
+    return x, y, saliency
+
+
+def params(block_num: int, permutation: list[int], lam: float) -> PuzzleMixParams:
+    n = len(permutation)
+    return PuzzleMixParams(block_num, Pairing(torch.tensor(permutation), torch.full((n,), lam)))
+
+
+# --- the training step ---------------------------------------------------------------------
+
+
+def test_puzzle_mix_is_a_method():
+    assert isinstance(PuzzleMix(NUM_CLASSES), Method)
+
+
+@pytest.mark.parametrize("clean_lam", [1.0, 0.0])
+def test_loss_is_finite_and_reaches_every_parameter(clean_lam):
+    model = tiny_model()
+    x, y, _ = batch(6)
+    method = PuzzleMix(NUM_CLASSES, dataclasses.replace(CONFIG, clean_lam=clean_lam))
+
+    loss, stats = method.loss(model, x, y, generator=torch.Generator().manual_seed(3))
+    loss.backward()
+
+    assert torch.isfinite(loss)
+    for name, parameter in model.named_parameters():
+        assert parameter.grad is not None, name
+        assert torch.isfinite(parameter.grad).all(), name
+        assert parameter.grad.abs().sum() > 0, name
+    assert set(stats) == {CLEAN_ACCURACY, LAMBDA, SALIENCY_SECONDS, MIXING_SECONDS}
+    assert 0 <= stats[LAMBDA] <= 1
+    assert model.training
+
+
+def test_seeded_loss_is_deterministic():
+    x, y, _ = batch(5)
+    method = PuzzleMix(NUM_CLASSES)
+    model = tiny_model()
+    first, stats_a = method.loss(model, x, y, generator=torch.Generator().manual_seed(11))
+    second, stats_b = method.loss(model, x, y, generator=torch.Generator().manual_seed(11))
+    assert first.item() == second.item()
+    assert stats_a[LAMBDA] == stats_b[LAMBDA]
+
+
+# --- the mixer -----------------------------------------------------------------------------
+
+
+def test_soft_labels_sum_to_one_on_the_two_mixed_classes():
+    x, _, saliency = batch(9, seed=1)
+    y = torch.arange(9) % NUM_CLASSES
+    for seed in range(4):
+        drawn = draw_params(9, CONFIG, torch.Generator().manual_seed(seed))
+        y_onehot = nn.functional.one_hot(y, NUM_CLASSES).float()
+        result = mix_with_params(x, y_onehot, saliency, drawn, CONFIG)
+        x_mixed, y_soft = puzzle_mix(
+            x,
+            y,
+            saliency,
+            CONFIG,
+            num_classes=NUM_CLASSES,
+            generator=torch.Generator().manual_seed(seed),
+        )
+
+        torch.testing.assert_close(x_mixed, result.x_mixed)
+        torch.testing.assert_close(y_soft, result.y_soft)
+        torch.testing.assert_close(y_soft.sum(1), torch.ones(9))
+        partner = y[drawn.pairing.permutation]
+        lam = realised_lambda(result.mask)
+        for i in range(9):
+            support = set(torch.nonzero(y_soft[i]).flatten().tolist())
+            assert support <= {int(y[i]), int(partner[i])}
+            if y[i] != partner[i]:
+                torch.testing.assert_close(y_soft[i, y[i]], lam[i])
+
+
+def test_seeded_mix_is_deterministic_and_leaves_x_alone():
+    x, y, saliency = batch(6, seed=2)
+    x_before, saliency_before = x.clone(), saliency.clone()
+    outputs = [
+        puzzle_mix(
+            x,
+            y,
+            saliency,
+            CONFIG,
+            num_classes=NUM_CLASSES,
+            generator=torch.Generator().manual_seed(5),
+        )
+        for _ in range(2)
+    ]
+    assert torch.equal(outputs[0][0], outputs[1][0])
+    assert torch.equal(outputs[0][1], outputs[1][1])
+    assert torch.equal(x, x_before)
+    assert torch.equal(saliency, saliency_before)
+    assert outputs[0][0].data_ptr() != x.data_ptr()
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7])
+def test_any_batch_size(batch_size):
+    x, y, saliency = batch(batch_size, seed=batch_size)
+    for seed in range(4):  # several draws of the grid side
+        x_mixed, y_soft = puzzle_mix(
+            x,
+            y,
+            saliency,
+            CONFIG,
+            num_classes=NUM_CLASSES,
+            generator=torch.Generator().manual_seed(seed),
+        )
+        assert x_mixed.shape == x.shape
+        assert torch.isfinite(x_mixed).all()
+        torch.testing.assert_close(y_soft.sum(1), torch.ones(batch_size))
+
+
+def test_soft_label_inputs_mix_as_the_pair():
+    x, _, saliency = batch(4, seed=3)
+    g = torch.Generator().manual_seed(9)
+    soft = torch.softmax(torch.randn(4, NUM_CLASSES, generator=g), dim=1)
+    _, y_soft = puzzle_mix(x, soft, saliency, CONFIG, generator=torch.Generator().manual_seed(0))
+    drawn = draw_params(4, CONFIG, torch.Generator().manual_seed(0))
+    mask = mix_with_params(x, soft, saliency, drawn, CONFIG).mask
+    lam = realised_lambda(mask).unsqueeze(1)
+    torch.testing.assert_close(y_soft, lam * soft + (1 - lam) * soft[drawn.pairing.permutation])
+    torch.testing.assert_close(y_soft.sum(1), torch.ones(4))
+
+
+def test_per_sample_lambda_draws_one_lambda_per_pair():
+    config = dataclasses.replace(CONFIG, per_sample_lambda=True)
+    drawn = draw_params(8, config, torch.Generator().manual_seed(0))
+    assert drawn.pairing.lam.unique().numel() == 8
+    per_batch = draw_params(8, CONFIG, torch.Generator().manual_seed(0))
+    assert per_batch.pairing.lam.unique().numel() == 1
+    assert per_batch.block_num in CONFIG.block_nums
+
+
+def test_without_transport_each_pixel_is_the_mask_weighted_pair():
+    x, y, saliency = batch(5, seed=4)
+    config = dataclasses.replace(CONFIG, transport=False)
+    drawn = params(4, [1, 2, 3, 4, 0], 0.5)
+    y_onehot = nn.functional.one_hot(y, NUM_CLASSES).float()
+    result = mix_with_params(x, y_onehot, saliency, drawn, config)
+    weight = result.mask.repeat_interleave(4, 1).repeat_interleave(4, 2).unsqueeze(1)
+    expected = weight * x + (1 - weight) * x[[1, 2, 3, 4, 0]]
+    torch.testing.assert_close(result.x_mixed, expected)
+
+
+# --- the graph cut -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_labels", [2, 3, 4])
+def test_mask_takes_only_the_label_levels_and_lambda_is_its_mean(n_labels):
+    x, y, saliency = batch(6, seed=5)
+    config = dataclasses.replace(CONFIG, n_labels=n_labels)
+    levels = torch.linspace(0, 1, n_labels, dtype=torch.float64)
+    y_onehot = nn.functional.one_hot(y, NUM_CLASSES).float()
+    for block_num in (2, 4, 8):
+        for lam in (0.2, 0.5, 0.7):
+            drawn = params(block_num, [5, 4, 3, 2, 1, 0], lam)
+            result = mix_with_params(x, y_onehot, saliency, drawn, config)
+            mask = result.mask.double()
+            assert mask.shape == (6, block_num, block_num)
+            assert torch.isclose(mask.unsqueeze(-1), levels).any(-1).all()
+            lam_real = realised_lambda(result.mask)
+            torch.testing.assert_close(lam_real, result.mask.flatten(1).mean(1))
+            mixed_pair = y != y[[5, 4, 3, 2, 1, 0]]
+            torch.testing.assert_close(
+                result.y_soft[mixed_pair].gather(1, y[mixed_pair, None]).squeeze(1),
+                lam_real[mixed_pair],
+            )
+
+
+def test_without_prior_or_smoothness_each_block_shows_the_more_salient_input():
+    g = torch.Generator().manual_seed(6)
+    x = torch.rand(4, 3, SIZE, SIZE, generator=g)
+    saliency = torch.rand(4, SIZE, SIZE, generator=g)
+    config = PuzzleMixConfig(beta=0.0, gamma=0.0, eta=0.0, transport=False)
+    mask = graph_cut_mask(x, saliency, params(4, [1, 0, 3, 2], 0.5), config)
+    pooled = torch.nn.functional.avg_pool2d(saliency, 4)
+    pooled = pooled / pooled.sum((1, 2), keepdim=True)
+    assert torch.equal(mask, (pooled > pooled[[1, 0, 3, 2]]).float())
+
+
+def test_the_prior_follows_lambda_on_flat_saliency():
+    x = torch.rand(2, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(7))
+    saliency = torch.ones(2, SIZE, SIZE)
+    for lam, level in ((0.95, 1.0), (0.5, 0.5), (0.05, 0.0)):
+        mask = graph_cut_mask(x, saliency, params(4, [1, 0], lam), CONFIG)
+        assert torch.equal(mask, torch.full_like(mask, level))
+
+
+def test_label_prior_is_the_binomial_of_lambda():
+    prior = label_prior(np.array([0.3]), 3, eta=1.0, n_blocks=1)
+    expected = -np.log(np.array([0.09, 0.42, 0.49]) + 1e-8)
+    np.testing.assert_allclose(prior[0], expected)
+
+
+def test_edge_weighted_swap_matches_cut_grid_graph():
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        unary = rng.integers(0, 1000, size=(4, 4, 3)).astype(np.intc)
+        vertical = rng.integers(0, 300, size=(3, 4)).astype(np.intc)
+        horizontal = rng.integers(0, 300, size=(4, 3)).astype(np.intc)
+        pairwise = np.square(np.arange(3)[:, None] - np.arange(3)[None]).astype(np.intc)
+        expected = gco.cut_grid_graph(unary, pairwise, vertical, horizontal, algorithm="swap")
+        weights = np.concatenate([vertical.ravel(), horizontal.ravel()])
+        labels = EdgeWeightedSwap(4, 4, 0).solve(unary.reshape(16, 3), pairwise, weights)
+        np.testing.assert_array_equal(labels, expected)
+
+
+# --- the transport -------------------------------------------------------------------------
+
+
+def numbered_image(side: int, block: int) -> torch.Tensor:
+    """(1, 2, side*block, side*block): block k is filled with k (channel 0) and -k (1)."""
+    ids = torch.arange(side * side, dtype=torch.float32).view(side, side)
+    plane = ids.repeat_interleave(block, 0).repeat_interleave(block, 1)
+    return torch.stack([plane, -plane]).unsqueeze(0)
+
+
+def block_ids(image: torch.Tensor, side: int) -> torch.Tensor:
+    block = image.shape[-1] // side
+    return image[0, 0, ::block, ::block].flatten()
+
+
+def test_transport_moves_salient_blocks_into_view_and_keeps_every_block():
+    side = 4
+    mask = torch.zeros(1, side, side)
+    mask[0, :, :2] = 1.0  # the image shows in its left half only
+    saliency = torch.full((1, side, side), 0.01)
+    saliency[0, 1, 2] = 0.5  # salient block just right of the visible region
+    saliency[0, 2, 3] = 0.45  # salient block two columns away
+    saliency = saliency / saliency.sum()
+    image = numbered_image(side, block=3)
+
+    sources = transport_sources(mask, saliency, eps=0.8)
+    moved = move_blocks(image, sources, side)
+
+    ids = block_ids(moved, side)
+    assert sorted(ids.tolist()) == list(range(side * side))
+    shown = set(ids.view(side, side)[:, :2].flatten().tolist())
+    assert {6, 11} <= shown  # blocks (1, 2) and (2, 3) moved into view
+    assert int(ids[5]) == 6  # the closest visible block took (1, 2)
+    assert int(ids[9]) == 11  # and the one in the same row took (2, 3)
+    # Every pixel still comes from the block it is labelled with.
+    torch.testing.assert_close(moved[0, 1], -moved[0, 0])
+    assert torch.equal(moved[0, 0, :3, :3], torch.full((3, 3), float(ids[0])))
+
+
+def test_transport_is_the_identity_when_everything_shows():
+    mask = torch.ones(2, 4, 4)
+    saliency = torch.rand(2, 4, 4, generator=torch.Generator().manual_seed(8)) + 0.01
+    saliency = saliency / saliency.sum((1, 2), keepdim=True)
+    sources = transport_sources(mask, saliency, eps=0.8)
+    assert torch.equal(sources, torch.arange(16).expand(2, 16))
+
+
+def test_completion_fills_free_destinations_with_free_sources():
+    # Source 3 won destination 0; sources 0, 1, 2 lost; 1 and 2 stay, 0 takes what is left.
+    assert complete_assignment(torch.tensor([[-1, -1, -1, 0]])).tolist() == [[3, 1, 2, 0]]
+
+
+def test_greedy_assignment_resolves_conflicts_like_the_official_column_fight():
+    # Sources 0 and 1 both want destination 1; 1 is cheaper and wins. Source 0 then pays 1
+    # more there and its next best, destination 0 at cost -0.1, is uncontested.
+    cost = torch.tensor([[[-0.1, -0.5, 0.3], [0.2, -0.9, 0.3], [0.2, 0.3, -0.2]]])
+    assert greedy_assignment(cost, n_iter=1).tolist() == [[-1, 1, 2]]
+    assert greedy_assignment(cost, n_iter=2).tolist() == [[0, 1, 2]]
+    # A claim that costs more than 0 loses to a source that does not claim it ...
+    assert greedy_assignment(torch.tensor([[[0.5, 0.7], [0.6, -0.9]]]), 1).tolist() == [[-1, 1]]
+    # ... but wins when every source claims the same destination.
+    assert greedy_assignment(torch.tensor([[[0.5, 0.7], [0.6, 0.9]]]), 1).tolist() == [[0, -1]]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_transport_is_a_permutation_of_blocks_on_random_masks(seed):
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.randint(0, 3, (5, 8, 8), generator=g) / 2
+    saliency = torch.rand(5, 8, 8, generator=g) ** 4
+    saliency = saliency / saliency.sum((1, 2), keepdim=True)
+    sources = transport_sources(mask, saliency, eps=0.8)
+    assert torch.equal(sources.sort(1).values, torch.arange(64).expand(5, 64))
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+def test_bad_input_raises_with_a_fix():
+    x, y, saliency = batch(4)
+    g = torch.Generator().manual_seed(0)
+
+    def mix(**kwargs):
+        args = {"x": x, "y": y, "saliency": saliency, "config": CONFIG}
+        args.update(kwargs)
+        return puzzle_mix(**args, num_classes=NUM_CLASSES, generator=g)
+
+    with pytest.raises(ValueError, match="class indices must lie in"):
+        mix(y=torch.tensor([0, 1, 2, NUM_CLASSES]))
+    with pytest.raises(ValueError, match="batch sizes disagree"):
+        mix(y=y[:3])
+    with pytest.raises(ValueError, match="batch sizes disagree"):
+        mix(saliency=saliency[:3])
+    nan_saliency = saliency.clone()
+    nan_saliency[0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        mix(saliency=nan_saliency)
+    with pytest.raises(ValueError, match="5x5 block grid does not divide the 16x16 input"):
+        mix(config=dataclasses.replace(CONFIG, block_nums=(4, 5)))
+    with pytest.raises(ValueError, match="neigh_size 4 does not divide the 6-pixel blocks"):
+        mix(x=x[..., :12, :12], saliency=saliency[..., :12, :12])
+    with pytest.raises(ValueError, match="t_size 3 does not divide"):
+        mix(config=dataclasses.replace(CONFIG, t_size=3))
+    with pytest.raises(ValueError, match="square images"):
+        mix(x=x[..., :8], saliency=saliency[..., :8])
+    with pytest.raises(ValueError, match="saliency maps are"):
+        mix(saliency=saliency[..., :8, :8])
+    with pytest.raises(ValueError, match="floating-point"):
+        mix(x=(x * 255).to(torch.uint8))
+    with pytest.raises(ValueError, match="class indices"):
+        PuzzleMix(NUM_CLASSES).loss(tiny_model(), x, torch.tensor([0, 1, 2, 99]))
+
+
+def test_bad_config_raises():
+    with pytest.raises(ValueError, match="not implemented"):
+        PuzzleMixConfig(adv_p=0.1)
+    with pytest.raises(ValueError, match="n_labels must be at least 2"):
+        PuzzleMixConfig(n_labels=1)
+    with pytest.raises(ValueError, match="block_nums"):
+        PuzzleMixConfig(block_nums=())
+    with pytest.raises(ValueError, match="data_mean and data_std together"):
+        PuzzleMixConfig(data_mean=(0.5, 0.5, 0.5))
