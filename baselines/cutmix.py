@@ -11,14 +11,13 @@ batch (a per-sample lambda and box is an option).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from baselines.pairs import Pairing, draw_pairing, mix_pair_labels
-from comixup.method import LAMBDA, MIXING_SECONDS, soft_target_bce, soft_targets
+from comixup.method import LAMBDA, MIXING_SECONDS, clock, soft_target_bce, soft_targets
 from comixup.mixing import to_soft_labels
 
 
@@ -137,9 +136,9 @@ class CutMix:
         if x.ndim != 4:
             raise ValueError(f"x must be a batch of images (B, C, H, W), got {tuple(x.shape)}.")
         y_soft = soft_targets(y, self.num_classes, x.shape[0]).to(x.device)
-        start = time.perf_counter()
+        start = clock(x.device)
         pairing, boxes = _draw(x, self.config, generator)
         x_mixed, target, kept = cutmix_with_draws(x, y_soft, pairing, boxes)
-        mixed = time.perf_counter()
+        mixed = clock(x.device)
         loss = soft_target_bce(model(x_mixed), target)
         return loss, {LAMBDA: kept.mean().item(), MIXING_SECONDS: mixed - start}

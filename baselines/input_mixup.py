@@ -9,14 +9,13 @@ Mix / Co-Mixup code the paper's baselines were run with.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from baselines.pairs import Pairing, draw_pairing, mix_pair_labels, mix_pair_tensors
-from comixup.method import LAMBDA, MIXING_SECONDS, soft_target_bce, soft_targets
+from comixup.method import LAMBDA, MIXING_SECONDS, clock, soft_target_bce, soft_targets
 from comixup.mixing import to_soft_labels
 
 
@@ -67,11 +66,11 @@ class InputMixup:
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         y_soft = soft_targets(y, self.num_classes, x.shape[0]).to(x.device)
-        start = time.perf_counter()
+        start = clock(x.device)
         pairing = draw_pairing(
             x.shape[0], self.config.alpha, per_sample=self.config.per_sample, generator=generator
         )
         x_mixed, target = mix_with_pairing(x, y_soft, pairing)
-        mixed = time.perf_counter()
+        mixed = clock(x.device)
         loss = soft_target_bce(model(x_mixed), target)
         return loss, {LAMBDA: pairing.lam.mean().item(), MIXING_SECONDS: mixed - start}

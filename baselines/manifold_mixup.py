@@ -14,7 +14,6 @@ layer k blends the input of stage k (k = 0: the images themselves). For the suit
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -23,7 +22,7 @@ import torch
 from torch import nn
 
 from baselines.pairs import draw_pairing, mix_pair_labels, mix_pair_tensors
-from comixup.method import LAMBDA, MIXING_SECONDS, soft_target_bce, soft_targets
+from comixup.method import LAMBDA, MIXING_SECONDS, clock, soft_target_bce, soft_targets
 
 MIXING_LAYER = "mixing_layer"
 """Stat key: the layer mixed at in this step."""
@@ -78,14 +77,14 @@ class ManifoldMixup:
                 f"stages; use layers in 0..{len(stages) - 1}."
             )
         y_soft = soft_targets(y, self.num_classes, x.shape[0]).to(x.device)
-        start = time.perf_counter()
+        start = clock(x.device)
         choice = torch.randint(len(self.config.layers), (), generator=generator).item()
         layer = self.config.layers[choice]
         pairing = draw_pairing(
             x.shape[0], self.config.alpha, per_sample=self.config.per_sample, generator=generator
         )
         target = mix_pair_labels(y_soft, pairing, pairing.lam)
-        drawn = time.perf_counter()
+        drawn = clock(x.device)
         hidden = x
         for index, stage in enumerate(stages):
             if index == layer:

@@ -49,7 +49,6 @@ Deviations from the official code (github.com/snu-mllab/PuzzleMix, ``mixup.py``,
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +64,7 @@ from comixup.method import (
     MIXING_SECONDS,
     SALIENCY_SECONDS,
     clean_pass_with_saliency,
+    clock,
     soft_target_bce,
     soft_targets,
     top1_accuracy,
@@ -703,17 +703,17 @@ class PuzzleMix:
     ) -> tuple[torch.Tensor, dict[str, float]]:
         check_images(x, self.config)
         y_soft = soft_targets(y, self.num_classes, x.shape[0]).to(x.device)
-        start = time.perf_counter()
+        start = clock(x.device)
         clean_weight = 2 * self.config.clean_lam / self.num_classes
         saliency, clean_logits, clean_loss = clean_pass_with_saliency(
             model, x, y_soft, clean_weight
         )
-        saliency_done = time.perf_counter()
+        saliency_done = clock(x.device)
         with torch.no_grad():
             check_saliency_for(x, saliency)
             params = draw_params(x.shape[0], self.config, generator)
             result = mix_with_params(x, y_soft, saliency.detach(), params, self.config)
-        mixing_done = time.perf_counter()
+        mixing_done = clock(x.device)
         loss = soft_target_bce(model(result.x_mixed), result.y_soft)
         if clean_loss is not None:
             loss = loss + clean_loss
