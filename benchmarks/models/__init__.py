@@ -1,0 +1,111 @@
+"""The model zoo: the architectures of the paper's experiments, by name.
+
+``get_model(name, num_classes, width=..., stride=...)`` builds a randomly initialised model
+(nothing is downloaded). Every model declares Manifold Mixup's mixing stages
+(``baselines.manifold_mixup``): ``mixing_stages()`` returns three callables whose composition
+is ``forward``, split after the first and second residual stage, as the official
+``mixup_hidden`` forward of Puzzle Mix / Co-Mixup.
+
+=================  ==========================================  =================================
+name               architecture (source)                       ``width`` (None = paper width)
+=================  ==========================================  =================================
+preactresnet18     PreAct ResNet-18, CIFAR/Tiny stem            stem and layer1 channels, 64;
+                   (official ``models/preresnet.py``)           stages w, 2w, 4w, 8w
+wrn16_8            Wide ResNet-16-8, no dropout                 layer1 channels, 16 * 8 = 128;
+                   (official ``models/wide_resnet.py``)         stages w, 2w, 4w, stem stays 16
+resnext29_4_24     ResNeXt-29, cardinality 4, base width 24     stem channels and stage-1 planes,
+                   (official ``models/resnext.py``)             64; planes w, 2w, 4w, inner
+                                                                width 4 * floor(planes * 24 / 64)
+resnet50           torchvision ResNet-50, ImageNet stem         fixed: must be None
+=================  ==========================================  =================================
+
+``stride`` is the first convolution's stride: 1 for CIFAR 32x32, 2 for Tiny-ImageNet 64x64
+(the official ``main.py``); ResNet-50 ignores it (its ImageNet stem has stride 2 and a max
+pool). All CIFAR nets pool adaptively, so they match the official fixed-window pools at their
+natural input sizes and accept others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from benchmarks.models.preactresnet import PreActResNet18
+from benchmarks.models.resnet50 import ResNet50
+from benchmarks.models.resnext import CifarResNeXt
+from benchmarks.models.wide_resnet import WideResNet
+
+__all__ = [
+    "MODEL_NAMES",
+    "CifarResNeXt",
+    "PreActResNet18",
+    "ResNet50",
+    "WideResNet",
+    "get_model",
+]
+
+
+def _preactresnet18(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    return PreActResNet18(num_classes, width=64 if width is None else width, stride=stride)
+
+
+def _wrn16_8(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    return WideResNet(
+        num_classes, depth=16, width=16 * 8 if width is None else width, stride=stride
+    )
+
+
+def _resnext29_4_24(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    return CifarResNeXt(
+        num_classes,
+        depth=29,
+        cardinality=4,
+        base_width=24,
+        width=64 if width is None else width,
+        stride=stride,
+    )
+
+
+def _resnet50(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    if width is not None:
+        raise ValueError(
+            f"resnet50 has torchvision's fixed widths; got width={width}, pass width=None (or "
+            "use preactresnet18 with a small width for a narrow smoke run)."
+        )
+    return ResNet50(num_classes)
+
+
+_REGISTRY: dict[str, Callable[[int, int | None, int], nn.Module]] = {
+    "preactresnet18": _preactresnet18,
+    "wrn16_8": _wrn16_8,
+    "resnext29_4_24": _resnext29_4_24,
+    "resnet50": _resnet50,
+}
+MODEL_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def get_model(
+    name: str, num_classes: int, *, width: int | None = None, stride: int = 1
+) -> nn.Module:
+    """Build model ``name`` with ``num_classes`` outputs, randomly initialised as officially.
+
+    Args:
+        name: one of ``MODEL_NAMES``.
+        num_classes: size of the classifier's output (at least 1).
+        width: the first stage's channel count (see the module table); None for the paper's.
+        stride: the first convolution's stride (1 for 32x32 inputs, 2 for 64x64 Tiny-ImageNet);
+            ignored by resnet50.
+
+    Raises:
+        ValueError: for an unknown name (listing ``MODEL_NAMES``), a non-positive
+            ``num_classes``, ``width`` or ``stride``, or a width the model cannot take.
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}.")
+    for label, value in (("num_classes", num_classes), ("stride", stride), ("width", width)):
+        if value is None and label == "width":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{label} must be a positive integer, got {value!r}.")
+    return _REGISTRY[name](num_classes, width, stride)
