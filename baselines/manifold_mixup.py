@@ -57,6 +57,62 @@ def stages_of(model: nn.Module) -> Sequence[Callable[[torch.Tensor], torch.Tenso
     return model.mixing_stages()
 
 
+class StagedForward(nn.Module):
+    """Runs a staged model with an optional mix inside ``forward``.
+
+    Manifold Mixup calls stages one by one; a DistributedDataParallel wrapper only synchronises
+    gradients for work done inside its own ``forward``. Wrapping the model in this module
+    before DDP lets the mix travel through DDP as a keyword: ``ddp(x, mixing=(k, mix))``.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def mixing_stages(self) -> Sequence[Callable[[torch.Tensor], torch.Tensor]]:
+        return stages_of(self.model)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        mixing: tuple[int, Callable[[torch.Tensor], torch.Tensor]] | None = None,
+    ) -> torch.Tensor:
+        if mixing is None:
+            return self.model(x)
+        return run_stages(stages_of(self.model), x, *mixing)
+
+
+def run_stages(
+    stages: Sequence[Callable[[torch.Tensor], torch.Tensor]],
+    x: torch.Tensor,
+    layer: int,
+    mix: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """Compose ``stages``, applying ``mix`` to the input of stage ``layer``."""
+    hidden = x
+    for index, stage in enumerate(stages):
+        if index == layer:
+            hidden = mix(hidden)
+        hidden = stage(hidden)
+    return hidden
+
+
+def mixed_forward(
+    model: nn.Module, x: torch.Tensor, layer: int, mix: Callable[[torch.Tensor], torch.Tensor]
+) -> torch.Tensor:
+    """Forward ``x`` through ``model`` mixing at ``layer``; through DDP's forward when the
+    model is a DDP-wrapped :class:`StagedForward`."""
+    inner = getattr(model, "module", None)
+    if isinstance(model, StagedForward) or isinstance(inner, StagedForward):
+        return model(x, mixing=(layer, mix))
+    return run_stages(stages_of(model), x, layer, mix)
+
+
+def _unwrapped(model: nn.Module) -> nn.Module:
+    inner = getattr(model, "module", None)
+    return inner if isinstance(inner, nn.Module) else model
+
+
 @dataclass
 class ManifoldMixup:
     num_classes: int
@@ -70,7 +126,7 @@ class ManifoldMixup:
         *,
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        stages = stages_of(model)
+        stages = stages_of(_unwrapped(model))
         if max(self.config.layers) >= len(stages) or min(self.config.layers) < 0:
             raise ValueError(
                 f"mixing layers {self.config.layers} do not fit a model with {len(stages)} "
@@ -85,12 +141,8 @@ class ManifoldMixup:
         )
         target = mix_pair_labels(y_soft, pairing, pairing.lam)
         drawn = clock(x.device)
-        hidden = x
-        for index, stage in enumerate(stages):
-            if index == layer:
-                hidden = mix_pair_tensors(hidden, pairing)
-            hidden = stage(hidden)
-        loss = soft_target_bce(hidden, target)
+        logits = mixed_forward(model, x, layer, lambda h: mix_pair_tensors(h, pairing))
+        loss = soft_target_bce(logits, target)
         stats = {LAMBDA: pairing.lam.mean().item(), MIXING_LAYER: float(layer)}
         stats[MIXING_SECONDS] = drawn - start
         return loss, stats
