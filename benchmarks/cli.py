@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +34,115 @@ def _table2(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_config(args: argparse.Namespace):
+    from benchmarks.configs import apply_overrides, preset
+
+    config = preset(args.dataset)
+    assignments = list(args.set or [])
+    for flag, key in (
+        ("model", "model"),
+        ("epochs", "epochs"),
+        ("limit_batches", "limit_batches"),
+        ("seed", "seed"),
+        ("patience", "patience"),
+        ("data_dir", "data_dir"),
+        ("width", "width"),
+    ):
+        value = getattr(args, flag, None)
+        if value is not None:
+            assignments.insert(0, f"{key}={json.dumps(value)}")
+    if getattr(args, "method", None):
+        assignments.insert(0, f"method={json.dumps(args.method)}")
+    if args.download:
+        assignments.append("download=true")
+    if args.amp:
+        assignments.append("amp=true")
+    return apply_overrides(config, assignments)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from benchmarks.train import checkpoint_path, train
+
+    config = _train_config(args)
+    path = checkpoint_path(config)
+    if args.resume and not path.exists():
+        raise SystemExit(f"--resume: no checkpoint for this configuration at {path}.")
+    result = train(config, resume=not args.fresh, progress=not args.no_progress)
+    shown = {key: round(value, 4) for key, value in result.metrics.items() if "time_" not in key}
+    print(f"MLflow run {result.run_id}: {shown}")
+    print(f"checkpoint: {result.checkpoint_path}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from benchmarks.compare import compare
+    from benchmarks.tables.report import write_table
+
+    config = _train_config(args)
+    methods = args.methods or None
+    frame, _ = compare(
+        config,
+        **({"methods": methods} if methods else {}),
+        progress=not args.no_progress,
+        resume=not args.fresh,
+    )
+    limit = f", {config.limit_batches} batches/epoch" if config.limit_batches else ""
+    notes = (
+        f"Each method trained {config.model} (width {config.width or 'paper'}) on "
+        f"{config.dataset} for {config.epochs} epochs (batch {config.batch_size}, lr "
+        f"{config.lr}, seed {config.seed}{limit}); the runs are in the MLflow store "
+        "(`mlflow ui --backend-store-uri sqlite:///mlflow.db`)."
+    )
+    md_path, _ = write_table(
+        frame,
+        f"compare-{config.dataset}",
+        args.out,
+        title=f"Method comparison on {config.dataset}",
+        notes=notes,
+        floatfmt=".3f",
+    )
+    print(md_path.read_text())
+    return 0
+
+
+def _prepare_tiny_imagenet(args: argparse.Namespace) -> int:
+    from benchmarks.data import prepare_tiny_imagenet
+
+    moved = prepare_tiny_imagenet(args.data_dir)
+    print(f"moved {moved} validation images into class folders under {args.data_dir}/val")
+    return 0
+
+
+def _add_training_arguments(parser: argparse.ArgumentParser, *, method: bool) -> None:
+    from benchmarks.configs import PRESETS
+
+    parser.add_argument(
+        "--dataset",
+        default="builtin",
+        choices=sorted(PRESETS),
+        help="dataset (its preset gives the paper's schedule)",
+    )
+    parser.add_argument("--model", help="model name (default: the preset's)")
+    if method:
+        parser.add_argument("--method", required=True, help="method name")
+    parser.add_argument("--data-dir", help="dataset folder")
+    parser.add_argument("--epochs", type=_positive_int)
+    parser.add_argument("--limit-batches", type=_positive_int, help="batches per epoch")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--width", type=_positive_int, help="model width (first stage)")
+    parser.add_argument("--patience", type=_positive_int, help="early stopping patience")
+    parser.add_argument("--download", action="store_true", help="download missing data")
+    parser.add_argument("--amp", action="store_true", help="native mixed precision")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override any config field; method.<field> for the method",
+    )
+    parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="comixup-bench",
@@ -50,6 +160,35 @@ def get_parser() -> argparse.ArgumentParser:
     table2.add_argument("--out", type=Path, default=REPORTS, help="output folder")
     table2.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     table2.set_defaults(handler=_table2)
+
+    train = commands.add_parser(
+        "train",
+        help="train one method on one dataset, logged to MLflow (resumable)",
+        description="Train one method; rerunning the same command resumes from its checkpoint.",
+    )
+    _add_training_arguments(train, method=True)
+    train.add_argument(
+        "--resume", action="store_true", help="require a checkpoint and continue its MLflow run"
+    )
+    train.set_defaults(handler=_train)
+
+    compare = commands.add_parser(
+        "compare",
+        help="train every method on one configuration and print the comparison table",
+        description="The main job: every registered method on the same data, model and "
+        "schedule; writes reports/compare-<dataset>.md.",
+    )
+    _add_training_arguments(compare, method=False)
+    compare.add_argument("--methods", nargs="+", help="a subset of the methods")
+    compare.add_argument("--out", type=Path, default=REPORTS, help="output folder")
+    compare.set_defaults(handler=_compare)
+
+    prepare = commands.add_parser(
+        "prepare-tiny-imagenet",
+        help="move Tiny-ImageNet's validation images into class folders",
+    )
+    prepare.add_argument("--data-dir", required=True, help="the tiny-imagenet-200 folder")
+    prepare.set_defaults(handler=_prepare_tiny_imagenet)
     return parser
 
 

@@ -1,0 +1,534 @@
+"""The one training runner: a TrainConfig -> one MLflow run, checkpointed, resumable, timed.
+
+``train(config)`` builds the data, the model and the method by name, then per epoch trains
+(every batch timed by phase), evaluates (top-1/top-5 error, expected calibration error),
+logs to MLflow and writes a checkpoint atomically. Rerunning the same command, or
+``--resume``, continues the same MLflow run from the last checkpoint; a run killed mid-epoch
+and resumed ends with the same metrics as an uninterrupted one (tested on the CPU). A failed
+run is marked FAILED with its error; a non-finite loss stops the run naming the batch.
+
+Under ``torchrun`` (WORLD_SIZE > 1) the model is wrapped in DistributedDataParallel, each rank
+mixes its own shard of the batch, evaluation counts are summed across ranks and only rank 0
+talks to MLflow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
+from torch import nn
+from torchmetrics.classification import MulticlassCalibrationError
+from tqdm.auto import tqdm
+
+from baselines.manifold_mixup import StagedForward
+from benchmarks import checkpoint
+from benchmarks.configs import TrainConfig
+from benchmarks.data import build_datasets, check_dataset, dataset_spec, make_loaders
+from benchmarks.methods import get_method
+from benchmarks.models import get_model
+from benchmarks.plots import learning_curves, sample_grid
+from benchmarks.timing import BatchTimer
+from benchmarks.tracking import environment_tags, setup_tracking
+from comixup.method import CLEAN_ACCURACY, LAMBDA
+
+CHECKPOINT_ROOT = Path("checkpoints")
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    metrics: dict[str, float]
+    history: dict[str, list[float]]
+    checkpoint_path: Path
+
+
+BatchHook = Callable[[int, int], None]
+"""Called as ``hook(epoch, batch)`` after each training batch (tests use it to interrupt)."""
+
+
+# ---------------------------------------------------------------------------- distributed ----
+
+
+@dataclass(frozen=True)
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device_type: str) -> Distributed:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return Distributed()
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
+    return Distributed(rank=dist.get_rank(), world_size=dist.get_world_size())
+
+
+def reduce_sum(values: torch.Tensor, world: Distributed) -> torch.Tensor:
+    if world.enabled:
+        dist.all_reduce(values, op=dist.ReduceOp.SUM)
+    return values
+
+
+# ------------------------------------------------------------------------------- building ----
+
+
+def pick_device(world: Distributed) -> torch.device:
+    if torch.cuda.is_available():
+        local_rank = int(os.environ.get("LOCAL_RANK", world.rank))
+        torch.cuda.set_device(local_rank)
+        return torch.device("cuda", local_rank)
+    return torch.device("cpu")
+
+
+def checkpoint_path(config: TrainConfig, root: Path = CHECKPOINT_ROOT) -> Path:
+    """One checkpoint per (dataset, model, method, seed, rest of the config)."""
+    digest = hashlib.sha1(json.dumps(config.to_params(), sort_keys=True).encode()).hexdigest()
+    name = f"{config.dataset}-{config.model}-{config.method}-seed{config.seed}-{digest[:8]}"
+    return root / name / "last.pt"
+
+
+def build_optimizer(model: nn.Module, config: TrainConfig):
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        nesterov=config.nesterov,
+    )
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(
+        optimizer, milestones=list(config.milestones), gamma=config.lr_decay
+    )
+    return optimizer, scheduler
+
+
+def autocast(device: torch.device, enabled: bool):
+    dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
+    return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
+
+
+# ----------------------------------------------------------------------------- evaluation ----
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader,
+    num_classes: int,
+    device: torch.device,
+    world: Distributed,
+    *,
+    amp: bool,
+    limit: int | None,
+) -> dict[str, float]:
+    """Top-1/top-5 error (%), cross-entropy and 10-bin expected calibration error."""
+    model.eval()
+    calibration = MulticlassCalibrationError(num_classes=num_classes, n_bins=10, norm="l1")
+    totals = torch.zeros(4, dtype=torch.float64)  # correct top-1, correct top-5, loss sum, count
+    probabilities, labels = [], []
+    for index, (x, y) in enumerate(loader):
+        if limit is not None and index >= limit:
+            break
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with autocast(device, amp):
+            logits = model(x).float()
+        top5 = logits.topk(min(5, num_classes), dim=1).indices
+        totals[0] += (top5[:, 0] == y).sum().item()
+        totals[1] += (top5 == y.unsqueeze(1)).any(1).sum().item()
+        totals[2] += F.cross_entropy(logits, y, reduction="sum").item()
+        totals[3] += y.numel()
+        probabilities.append(logits.softmax(1).cpu())
+        labels.append(y.cpu())
+    totals = reduce_sum(totals.to(device), world).cpu()
+    if world.enabled:
+        # ECE needs every prediction: gather them (evaluation sets are small next to training).
+        gathered: list[Any] = [None] * world.world_size
+        dist.all_gather_object(gathered, (torch.cat(probabilities), torch.cat(labels)))
+        probabilities = [item[0] for item in gathered]
+        labels = [item[1] for item in gathered]
+    ece = calibration(torch.cat(probabilities), torch.cat(labels)).item()
+    count = max(totals[3].item(), 1.0)
+    return {
+        "test_top1_error": 100 * (1 - totals[0].item() / count),
+        "test_top5_error": 100 * (1 - totals[1].item() / count),
+        "test_loss": totals[2].item() / count,
+        "test_ece": ece,
+    }
+
+
+# ------------------------------------------------------------------------------- training ----
+
+
+class _InputRecorder:
+    """Keeps the input of the model's last forward call (the mixed batch, for the sample grid)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.last: torch.Tensor | None = None
+        self._hook = model.register_forward_pre_hook(self._record)
+
+    def _record(self, _module, args) -> None:
+        if args and isinstance(args[0], torch.Tensor):
+            self.last = args[0].detach().float().cpu()
+
+    def remove(self) -> None:
+        self._hook.remove()
+
+
+def _batches_per_epoch(loader, limit: int | None) -> int:
+    return len(loader) if limit is None else min(len(loader), limit)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = True,
+    checkpoint_root: Path = CHECKPOINT_ROOT,
+    progress: bool = True,
+    batch_hook: BatchHook | None = None,
+) -> RunResult:
+    """Train ``config`` to the end (or early stop), logging to MLflow; see the module docstring.
+
+    Args:
+        resume: continue from this config's checkpoint when one exists (False starts over).
+        checkpoint_root: folder for the per-run checkpoint folders.
+        progress: show a progress bar with the running loss and throughput.
+        batch_hook: called after every training batch with (epoch, batch index).
+    """
+    device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    world = init_distributed(device_type)
+    device = pick_device(world)
+    spec = dataset_spec(config.dataset)
+    # Everything that can fail on the user's input fails here, before any run is created.
+    train_set, test_set = build_datasets(config.dataset, config.data_dir, download=config.download)
+    check_dataset(train_set, spec, split="train")
+    check_dataset(test_set, spec, split="test")
+    method = get_method(
+        config.method,
+        num_classes=spec.num_classes,
+        dataset=config.dataset,
+        **config.method_settings,
+    )
+    torch.manual_seed(config.seed)
+    model = get_model(config.model, spec.num_classes, width=config.width, stride=config.stride)
+    model.to(device)
+    train_model: nn.Module = model
+    if world.enabled:
+        # StagedForward lets Manifold Mixup's hidden-state mix run inside DDP's forward.
+        train_model = nn.parallel.DistributedDataParallel(
+            StagedForward(model), device_ids=[device.index] if device.type == "cuda" else None
+        )
+    optimizer, scheduler = build_optimizer(model, config)
+    scaler = torch.amp.GradScaler(device.type, enabled=config.amp and device.type == "cuda")
+    per_rank_batch = max(config.batch_size // world.world_size, 1)
+    train_loader, test_loader = make_loaders(
+        train_set,
+        test_set,
+        batch_size=per_rank_batch,
+        seed=config.seed,
+        workers=config.workers,
+        distributed=world.enabled,
+    )
+    # One seed for all ranks, offset per rank so that each rank draws its own mixes.
+    method_generator = torch.Generator().manual_seed(config.seed + 1_000_003 * world.rank)
+    generators = {"method": method_generator}
+    loader_generator = getattr(train_loader, "generator", None)
+    if isinstance(loader_generator, torch.Generator):
+        generators["data"] = loader_generator
+
+    path = checkpoint_path(config, checkpoint_root)
+    state = checkpoint.load(path) if resume and path.exists() else None
+    start_epoch, best_accuracy, stale_epochs = 0, -1.0, 0
+    history: dict[str, list[float]] = defaultdict(list)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        checkpoint.restore_random_states(state["random"], generators)
+        start_epoch = state["epoch"]
+        best_accuracy, stale_epochs = state["best_accuracy"], state["stale_epochs"]
+        history.update({key: list(values) for key, values in state["history"].items()})
+    else:
+        torch.manual_seed(config.seed)
+
+    if state is not None and (state["epoch"] >= config.epochs or state.get("stopped", False)):
+        final = {key: values[-1] for key, values in history.items() if values}
+        return RunResult(state["run_id"], final, dict(history), path)
+
+    run_id = ""
+    if world.is_main:
+        setup_tracking(config.dataset)
+        run = mlflow.start_run(
+            run_id=state["run_id"] if state is not None else None,
+            run_name=None
+            if state is not None
+            else f"{config.method}-{config.model}-s{config.seed}",
+        )
+        run_id = run.info.run_id
+        if state is None:
+            _log_start(config, method, device, world)
+    timer = BatchTimer(device, warmup=config.warmup_batches)
+    recorder = _InputRecorder(train_model) if world.is_main and start_epoch == 0 else None
+    metrics: dict[str, float] = {}
+    try:
+        for epoch in range(start_epoch, config.epochs):
+            sampler = getattr(train_loader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):
+                sampler.set_epoch(epoch)
+            epoch_metrics = _train_epoch(
+                config,
+                method,
+                train_model,
+                train_loader,
+                optimizer,
+                scaler,
+                timer,
+                device,
+                world,
+                epoch,
+                method_generator,
+                progress,
+                batch_hook,
+                recorder,
+                run_id,
+            )
+            if recorder is not None:
+                recorder.remove()
+                recorder = None
+            scheduler.step()
+            epoch_metrics |= evaluate(
+                model,
+                test_loader,
+                spec.num_classes,
+                device,
+                world,
+                amp=config.amp,
+                limit=config.limit_eval_batches,
+            )
+            epoch_metrics |= timer.summary()
+            accuracy = 100 - epoch_metrics["test_top1_error"]
+            if accuracy > best_accuracy:
+                best_accuracy, stale_epochs = accuracy, 0
+            else:
+                stale_epochs += 1
+            epoch_metrics["best_test_top1_error"] = 100 - best_accuracy
+            for key, value in epoch_metrics.items():
+                history[key].append(value)
+            metrics = epoch_metrics
+            stop = config.patience is not None and stale_epochs >= config.patience
+            if world.is_main:
+                mlflow.log_metrics(epoch_metrics, step=epoch)
+                checkpoint.save_atomic(
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "scaler": scaler.state_dict(),
+                        "epoch": epoch + 1,
+                        "best_accuracy": best_accuracy,
+                        "stale_epochs": stale_epochs,
+                        "history": dict(history),
+                        "random": checkpoint.random_states(generators),
+                        "run_id": run_id,
+                        "stopped": stop,
+                        "config": config.to_params(),
+                    },
+                    path,
+                )
+            if stop:
+                if world.is_main:
+                    mlflow.set_tag("early_stopped_epoch", str(epoch))
+                break
+        if world.is_main:
+            _log_end(history, path, metrics)
+            mlflow.end_run("FINISHED")
+    except KeyboardInterrupt:
+        if world.is_main:
+            mlflow.set_tag("interrupted", "resume with the same command or --resume")
+            mlflow.end_run("KILLED")
+        raise
+    except BaseException as error:
+        if world.is_main:
+            mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:5000])
+            mlflow.end_run("FAILED")
+        raise
+    return RunResult(run_id, metrics, dict(history), path)
+
+
+def _log_start(config: TrainConfig, method, device: torch.device, world: Distributed) -> None:
+    params = config.to_params()
+    method_config = getattr(method, "config", None)
+    if dataclasses.is_dataclass(method_config):
+        for key, value in dataclasses.asdict(method_config).items():
+            params[f"method.{key}"] = json.dumps(value)
+    params["precision"] = (
+        ("float16" if device.type == "cuda" else "bfloat16") if config.amp else "float32"
+    )
+    params["world_size"] = str(world.world_size)
+    mlflow.log_params(params)
+    mlflow.set_tags(
+        environment_tags(device)
+        | {
+            "method": config.method,
+            "dataset": config.dataset,
+            "model": config.model,
+            "seed": str(config.seed),
+        }
+    )
+    mlflow.log_dict(dataclasses.asdict(config), "config.json")
+
+
+def _log_end(history: dict[str, list[float]], path: Path, metrics: dict[str, float]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        figure = Path(folder) / "learning_curves.png"
+        learning_curves(history, figure)
+        mlflow.log_artifact(str(figure))
+    if path.exists():
+        mlflow.log_artifact(str(path), artifact_path="checkpoint")
+
+
+def _train_epoch(
+    config: TrainConfig,
+    method,
+    model: nn.Module,
+    loader,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    timer: BatchTimer,
+    device: torch.device,
+    world: Distributed,
+    epoch: int,
+    generator: torch.Generator,
+    progress: bool,
+    batch_hook: BatchHook | None,
+    recorder: _InputRecorder | None,
+    run_id: str,
+) -> dict[str, float]:
+    model.train()
+    n_batches = _batches_per_epoch(loader, config.limit_batches)
+    sums: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    batch_metrics: list[tuple[int, dict[str, float]]] = []
+    bar = tqdm(
+        total=n_batches,
+        desc=f"{config.method} epoch {epoch + 1}/{config.epochs}",
+        unit="batch",
+        disable=not (progress and world.is_main),
+        leave=False,
+    )
+    iterator = iter(loader)
+    for index in range(n_batches):
+        with timer.phase("data"):
+            x, y = next(iterator)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with timer.phase("step"):
+            with autocast(device, config.amp):
+                loss, stats = method.loss(model, x, y, generator=generator)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, batch {index + 1} "
+                    f"with method {config.method!r}; lower the learning rate"
+                    + (" or run without --amp" if config.amp else "")
+                    + "."
+                )
+            scaler.scale(loss).backward()
+        with timer.phase("optimizer"):
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+        seconds = timer.end_batch(stats)
+        value = loss.item()
+        sums["train_loss"] += value
+        counts["train_loss"] += 1
+        for key in (CLEAN_ACCURACY, LAMBDA):
+            if key in stats:
+                sums[key] += stats[key]
+                counts[key] += 1
+        step = epoch * n_batches + index
+        batch_metrics.append(
+            (step, {"batch_loss": value} | {f"batch_{k}": v for k, v in stats.items()})
+        )
+        if recorder is not None and index == 0 and recorder.last is not None and world.is_main:
+            _log_samples(recorder.last, config)
+        bar.set_postfix(
+            loss=f"{sums['train_loss'] / counts['train_loss']:.4f}",
+            img_s=f"{x.shape[0] / max(seconds['total'], 1e-9):.0f}",
+        )
+        bar.update()
+        if batch_hook is not None:
+            batch_hook(epoch, index)
+    bar.close()
+    totals = torch.tensor(
+        [
+            sums["train_loss"],
+            counts["train_loss"],
+            sums[CLEAN_ACCURACY],
+            counts[CLEAN_ACCURACY],
+            sums[LAMBDA],
+            counts[LAMBDA],
+        ],
+        dtype=torch.float64,
+        device=device,
+    )
+    totals = reduce_sum(totals, world).cpu().tolist()
+    result = {"train_loss": totals[0] / max(totals[1], 1), "lr": optimizer.param_groups[0]["lr"]}
+    if totals[3]:
+        result["train_clean_accuracy"] = 100 * totals[2] / totals[3]
+    if totals[5]:
+        result["train_lambda"] = totals[4] / totals[5]
+    if world.is_main:
+        # Per-batch values are written once the epoch is complete, so an interrupted epoch
+        # leaves no partial trace and its rerun after resuming logs each step exactly once.
+        _log_batch_metrics(run_id, batch_metrics)
+    return result
+
+
+def _log_batch_metrics(run_id: str, batch_metrics: list[tuple[int, dict[str, float]]]) -> None:
+    now = int(time.time() * 1000)
+    entries = [
+        Metric(key, value, now, step)
+        for step, values in batch_metrics
+        for key, value in values.items()
+        if math.isfinite(value)
+    ]
+    client = MlflowClient()
+    for start in range(0, len(entries), 1000):  # MLflow's per-request limit
+        client.log_batch(run_id, metrics=entries[start : start + 1000])
+
+
+def _log_samples(images: torch.Tensor, config: TrainConfig) -> None:
+    spec = dataset_spec(config.dataset)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mixed_samples.png"
+        sample_grid(images, spec.mean, spec.std, path, title=f"{config.method}: first batch")
+        mlflow.log_artifact(str(path))
