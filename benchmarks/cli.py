@@ -68,6 +68,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume and not path.exists():
         raise SystemExit(f"--resume: no checkpoint for this configuration at {path}.")
     result = train(config, resume=not args.fresh, progress=not args.no_progress)
+    if not result.run_id:  # a non-zero rank under torchrun: rank 0 reports
+        return 0
     shown = {key: round(value, 4) for key, value in result.metrics.items() if "time_" not in key}
     print(f"MLflow run {result.run_id}: {shown}")
     print(f"checkpoint: {result.checkpoint_path}")

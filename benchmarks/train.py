@@ -25,7 +25,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import mlflow
 import torch
@@ -100,6 +99,23 @@ def reduce_sum(values: torch.Tensor, world: Distributed) -> torch.Tensor:
     return values
 
 
+def epoch_seed(seed: int, rank: int, epoch: int) -> int:
+    """A distinct, reproducible seed for each (run seed, rank, epoch)."""
+    digest = hashlib.sha256(f"{seed}/{rank}/{epoch}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+def average_buffers(model: nn.Module, world: Distributed) -> None:
+    """Average floating-point buffers (batch-norm statistics) across ranks, so that every
+    replica evaluates and checkpoints the same model (timm's ``distribute_bn`` with reduce)."""
+    if not world.enabled:
+        return
+    for buffer in model.buffers():
+        if buffer.is_floating_point():
+            dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
+            buffer /= world.world_size
+
+
 # ------------------------------------------------------------------------------- building ----
 
 
@@ -146,16 +162,17 @@ def evaluate(
     loader,
     num_classes: int,
     device: torch.device,
-    world: Distributed,
     *,
     amp: bool,
     limit: int | None,
 ) -> dict[str, float]:
-    """Top-1/top-5 error (%), cross-entropy and 10-bin expected calibration error."""
+    """Top-1/top-5 error (%), cross-entropy and 10-bin expected calibration error.
+
+    The test loader is not sharded across ranks, so every rank computes the same numbers.
+    """
     model.eval()
     calibration = MulticlassCalibrationError(num_classes=num_classes, n_bins=10, norm="l1")
-    totals = torch.zeros(4, dtype=torch.float64)  # correct top-1, correct top-5, loss sum, count
-    probabilities, labels = [], []
+    correct_top1 = correct_top5 = loss_sum = count = 0.0
     for index, (x, y) in enumerate(loader):
         if limit is not None and index >= limit:
             break
@@ -163,26 +180,17 @@ def evaluate(
         with autocast(device, amp):
             logits = model(x).float()
         top5 = logits.topk(min(5, num_classes), dim=1).indices
-        totals[0] += (top5[:, 0] == y).sum().item()
-        totals[1] += (top5 == y.unsqueeze(1)).any(1).sum().item()
-        totals[2] += F.cross_entropy(logits, y, reduction="sum").item()
-        totals[3] += y.numel()
-        probabilities.append(logits.softmax(1).cpu())
-        labels.append(y.cpu())
-    totals = reduce_sum(totals.to(device), world).cpu()
-    if world.enabled:
-        # ECE needs every prediction: gather them (evaluation sets are small next to training).
-        gathered: list[Any] = [None] * world.world_size
-        dist.all_gather_object(gathered, (torch.cat(probabilities), torch.cat(labels)))
-        probabilities = [item[0] for item in gathered]
-        labels = [item[1] for item in gathered]
-    ece = calibration(torch.cat(probabilities), torch.cat(labels)).item()
-    count = max(totals[3].item(), 1.0)
+        correct_top1 += (top5[:, 0] == y).sum().item()
+        correct_top5 += (top5 == y.unsqueeze(1)).any(1).sum().item()
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+        count += y.numel()
+        calibration.update(logits.softmax(1).cpu(), y.cpu())
+    count = max(count, 1.0)
     return {
-        "test_top1_error": 100 * (1 - totals[0].item() / count),
-        "test_top5_error": 100 * (1 - totals[1].item() / count),
-        "test_loss": totals[2].item() / count,
-        "test_ece": ece,
+        "test_top1_error": 100 * (1 - correct_top1 / count),
+        "test_top5_error": 100 * (1 - correct_top5 / count),
+        "test_loss": loss_sum / count,
+        "test_ece": calibration.compute().item(),
     }
 
 
@@ -244,8 +252,13 @@ def train(
     train_model: nn.Module = model
     if world.enabled:
         # StagedForward lets Manifold Mixup's hidden-state mix run inside DDP's forward.
+        # Buffers are not broadcast at every forward: Co-Mixup, Puzzle Mix and VAT make
+        # several forwards before one backward, and an in-place broadcast between them breaks
+        # autograd; batch-norm statistics are averaged across ranks after each epoch instead.
         train_model = nn.parallel.DistributedDataParallel(
-            StagedForward(model), device_ids=[device.index] if device.type == "cuda" else None
+            StagedForward(model),
+            device_ids=[device.index] if device.type == "cuda" else None,
+            broadcast_buffers=False,
         )
     optimizer, scheduler = build_optimizer(model, config)
     scaler = torch.amp.GradScaler(device.type, enabled=config.amp and device.type == "cuda")
@@ -258,9 +271,10 @@ def train(
         workers=config.workers,
         distributed=world.enabled,
     )
-    # One seed for all ranks, offset per rank so that each rank draws its own mixes.
-    method_generator = torch.Generator().manual_seed(config.seed + 1_000_003 * world.rank)
-    generators = {"method": method_generator}
+    # The method's draws are re-seeded every epoch from (seed, rank, epoch): one seed for all
+    # ranks, each rank drawing its own mixes, and a resumed epoch drawing what it drew before.
+    method_generator = torch.Generator()
+    generators: dict[str, torch.Generator] = {}
     loader_generator = getattr(train_loader, "generator", None)
     if isinstance(loader_generator, torch.Generator):
         generators["data"] = loader_generator
@@ -302,6 +316,7 @@ def train(
     metrics: dict[str, float] = {}
     try:
         for epoch in range(start_epoch, config.epochs):
+            method_generator.manual_seed(epoch_seed(config.seed, world.rank, epoch))
             sampler = getattr(train_loader, "sampler", None)
             if hasattr(sampler, "set_epoch"):
                 sampler.set_epoch(epoch)
@@ -326,12 +341,12 @@ def train(
                 recorder.remove()
                 recorder = None
             scheduler.step()
+            average_buffers(model, world)
             epoch_metrics |= evaluate(
                 model,
                 test_loader,
                 spec.num_classes,
                 device,
-                world,
                 amp=config.amp,
                 limit=config.limit_eval_batches,
             )
