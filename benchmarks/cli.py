@@ -107,6 +107,53 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _timing(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import mlflow
+    import torch
+
+    from benchmarks.methods import METHOD_NAMES
+    from benchmarks.tables import timing
+    from benchmarks.tables.report import write_table
+    from benchmarks.tracking import environment_tags, setup_tracking
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    setup = timing.default_setup(device)
+    changes = {
+        key: value
+        for key, value in {
+            "model": args.model,
+            "width": args.width,
+            "batch_size": args.batch_size,
+            "batches": args.batches,
+            "warmup": args.warmup,
+        }.items()
+        if value is not None
+    }
+    setup = dataclasses.replace(setup, **changes)
+    setup_tracking("timing")  # fail fast on an unreachable server, before timing anything
+    frame, ratios = timing.run(
+        setup, device, tuple(args.methods or METHOD_NAMES), progress=not args.no_progress
+    )
+    md_path, csv_path = write_table(
+        frame,
+        "timing",
+        args.out,
+        title="Time per training batch by method and phase",
+        notes=timing.notes(setup, device, ratios),
+        floatfmt=".2f",
+    )
+    with mlflow.start_run(run_name=f"timing-{device.type}"):
+        mlflow.log_params({key: str(value) for key, value in dataclasses.asdict(setup).items()})
+        mlflow.set_tags(environment_tags(device))
+        mlflow.log_metrics({key.replace("/", "_over_"): value for key, value in ratios.items()})
+        mlflow.log_artifact(str(md_path))
+        mlflow.log_artifact(str(csv_path))
+    print(md_path.read_text())
+    return 0
+
+
 def _prepare_tiny_imagenet(args: argparse.Namespace) -> int:
     from benchmarks.data import prepare_tiny_imagenet
 
@@ -184,6 +231,22 @@ def get_parser() -> argparse.ArgumentParser:
     compare.add_argument("--methods", nargs="+", help="a subset of the methods")
     compare.add_argument("--out", type=Path, default=REPORTS, help="output folder")
     compare.set_defaults(handler=_compare)
+
+    timing_parser = commands.add_parser(
+        "timing",
+        help="per-batch training time of every method on this device, by phase",
+        description="Time one training step of every method side by side (GPU when present) "
+        "and compare the ratios with the supplement's; writes reports/timing.{md,csv}.",
+    )
+    timing_parser.add_argument("--model", help="model name (default preactresnet18)")
+    timing_parser.add_argument("--width", type=_positive_int, help="model width")
+    timing_parser.add_argument("--batch-size", type=_positive_int, help="default 100")
+    timing_parser.add_argument("--batches", type=_positive_int, help="timed batches")
+    timing_parser.add_argument("--warmup", type=int, help="untimed warm-up batches")
+    timing_parser.add_argument("--methods", nargs="+", help="a subset of the methods")
+    timing_parser.add_argument("--out", type=Path, default=REPORTS, help="output folder")
+    timing_parser.add_argument("--no-progress", action="store_true", help="hide progress")
+    timing_parser.set_defaults(handler=_timing)
 
     prepare = commands.add_parser(
         "prepare-tiny-imagenet",

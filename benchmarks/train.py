@@ -432,6 +432,40 @@ def _log_end(history: dict[str, list[float]], path: Path, metrics: dict[str, flo
         mlflow.log_artifact(str(path), artifact_path="checkpoint")
 
 
+def training_step(
+    method,
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    timer: BatchTimer,
+    *,
+    amp: bool,
+    generator: torch.Generator,
+    where: str,
+) -> tuple[torch.Tensor, dict[str, float], dict[str, float]]:
+    """One optimisation step, timed by phase: method loss and backward, then optimizer.
+
+    Returns the loss, the method's stats and this batch's phase seconds. Raises
+    NonFiniteLossError (naming ``where``) before the backward pass of a NaN or infinite loss.
+    """
+    with timer.phase("step"):
+        with autocast(x.device, amp):
+            loss, stats = method.loss(model, x, y, generator=generator)
+        if not torch.isfinite(loss):
+            hint = " or run without --amp" if amp else ""
+            raise NonFiniteLossError(
+                f"non-finite loss ({loss.item()}) at {where}; lower the learning rate{hint}."
+            )
+        scaler.scale(loss).backward()
+    with timer.phase("optimizer"):
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+    return loss, stats, timer.end_batch(stats)
+
+
 def _train_epoch(
     config: TrainConfig,
     method,
@@ -466,22 +500,18 @@ def _train_epoch(
         with timer.phase("data"):
             x, y = next(iterator)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with timer.phase("step"):
-            with autocast(device, config.amp):
-                loss, stats = method.loss(model, x, y, generator=generator)
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, batch {index + 1} "
-                    f"with method {config.method!r}; lower the learning rate"
-                    + (" or run without --amp" if config.amp else "")
-                    + "."
-                )
-            scaler.scale(loss).backward()
-        with timer.phase("optimizer"):
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-        seconds = timer.end_batch(stats)
+        loss, stats, seconds = training_step(
+            method,
+            model,
+            x,
+            y,
+            optimizer,
+            scaler,
+            timer,
+            amp=config.amp,
+            generator=generator,
+            where=f"epoch {epoch + 1}, batch {index + 1} with method {config.method!r}",
+        )
         value = loss.item()
         sums["train_loss"] += value
         counts["train_loss"] += 1
