@@ -30,6 +30,8 @@ def test_compare_writes_the_table_from_the_runs(workdir, capsys):
             *SMOKE,
             "--set",
             "limit_eval_batches=1",
+            "--set",
+            "warmup_batches=0",
             "--out",
             str(workdir / "reports"),
         ]
