@@ -25,8 +25,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -38,8 +40,14 @@ from tqdm.auto import tqdm
 
 from baselines.manifold_mixup import StagedForward
 from benchmarks import checkpoint
-from benchmarks.configs import TrainConfig
-from benchmarks.data import build_datasets, check_dataset, dataset_spec, make_loaders
+from benchmarks.configs import Phase, TrainConfig
+from benchmarks.data import (
+    build_datasets,
+    check_dataset,
+    dataset_spec,
+    make_loaders,
+    set_train_crop,
+)
 from benchmarks.methods import get_method
 from benchmarks.models import get_model
 from benchmarks.plots import learning_curves, sample_grid
@@ -134,9 +142,33 @@ def checkpoint_path(config: TrainConfig, root: Path = CHECKPOINT_ROOT) -> Path:
     return root / name / "last.pt"
 
 
+def active_phase(config: TrainConfig, epoch: int) -> Phase | None:
+    """The last phase starting at or before ``epoch`` (None without phases)."""
+    started = [phase for phase in config.phases if phase.start_epoch <= epoch]
+    return started[-1] if started else None
+
+
+def learning_rate(phase: Phase | None) -> Callable[[float], float] | None:
+    """The phase's learning rate at a fractional epoch, linear between its points."""
+    if phase is None or not phase.lr_epochs:
+        return None
+    return lambda t: float(np.interp(t, phase.lr_epochs, phase.lr_values))
+
+
+def _parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    if config.bn_weight_decay:
+        return [{"params": list(model.parameters())}]
+    norm_types = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)
+    exempt = {id(p) for m in model.modules() if isinstance(m, norm_types) for p in m.parameters()}
+    return [
+        {"params": [p for p in model.parameters() if id(p) not in exempt]},
+        {"params": [p for p in model.parameters() if id(p) in exempt], "weight_decay": 0.0},
+    ]
+
+
 def build_optimizer(model: nn.Module, config: TrainConfig):
     optimizer = torch.optim.SGD(
-        model.parameters(),
+        _parameter_groups(model, config),
         lr=config.lr,
         momentum=config.momentum,
         weight_decay=config.weight_decay,
@@ -262,22 +294,26 @@ def train(
         )
     optimizer, scheduler = build_optimizer(model, config)
     scaler = torch.amp.GradScaler(device.type, enabled=config.amp and device.type == "cuda")
-    per_rank_batch = max(config.batch_size // world.world_size, 1)
-    train_loader, test_loader = make_loaders(
-        train_set,
-        test_set,
-        batch_size=per_rank_batch,
-        seed=config.seed,
-        workers=config.workers,
-        distributed=world.enabled,
-    )
-    # The method's draws are re-seeded every epoch from (seed, rank, epoch): one seed for all
-    # ranks, each rank drawing its own mixes, and a resumed epoch drawing what it drew before.
+
+    def loaders_for(phase: Phase | None):
+        """Train and test loaders for ``phase`` (its batch size and crops) or the config."""
+        if phase is not None and phase.crop_size is not None:
+            set_train_crop(train_set, config.dataset, phase.crop_size, phase.min_scale)
+        batch_size = phase.batch_size if phase is not None else config.batch_size
+        return make_loaders(
+            train_set,
+            test_set,
+            batch_size=max(batch_size // world.world_size, 1),
+            seed=config.seed,
+            workers=config.workers,
+            distributed=world.enabled,
+        )
+
+    # The method's draws and the data order are re-seeded every epoch from (seed, rank,
+    # epoch): one seed for all ranks, each rank drawing its own mixes, and a resumed epoch
+    # drawing exactly what it drew before the interruption.
     method_generator = torch.Generator()
     generators: dict[str, torch.Generator] = {}
-    loader_generator = getattr(train_loader, "generator", None)
-    if isinstance(loader_generator, torch.Generator):
-        generators["data"] = loader_generator
 
     path = checkpoint_path(config, checkpoint_root)
     state = checkpoint.load(path) if resume and path.exists() else None
@@ -312,11 +348,19 @@ def train(
         if state is None:
             _log_start(config, method, device, world)
     timer = BatchTimer(device, warmup=config.warmup_batches)
+    phase = active_phase(config, start_epoch)
+    train_loader, test_loader = loaders_for(phase)
     recorder = _InputRecorder(train_model) if world.is_main and start_epoch == 0 else None
     metrics: dict[str, float] = {}
     try:
         for epoch in range(start_epoch, config.epochs):
+            if active_phase(config, epoch) is not phase:
+                phase = active_phase(config, epoch)
+                train_loader, test_loader = loaders_for(phase)
             method_generator.manual_seed(epoch_seed(config.seed, world.rank, epoch))
+            data_generator = getattr(train_loader, "generator", None)
+            if isinstance(data_generator, torch.Generator):
+                data_generator.manual_seed(epoch_seed(config.seed, -1, epoch))
             sampler = getattr(train_loader, "sampler", None)
             if hasattr(sampler, "set_epoch"):
                 sampler.set_epoch(epoch)
@@ -336,6 +380,7 @@ def train(
                 batch_hook,
                 recorder,
                 run_id,
+                learning_rate(phase),
             )
             if recorder is not None:
                 recorder.remove()
@@ -482,6 +527,7 @@ def _train_epoch(
     batch_hook: BatchHook | None,
     recorder: _InputRecorder | None,
     run_id: str,
+    lr_at: Callable[[float], float] | None,
 ) -> dict[str, float]:
     model.train()
     n_batches = _batches_per_epoch(loader, config.limit_batches)
@@ -500,6 +546,9 @@ def _train_epoch(
         with timer.phase("data"):
             x, y = next(iterator)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        if lr_at is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(epoch + (index + 1) / n_batches)
         loss, stats, seconds = training_step(
             method,
             model,

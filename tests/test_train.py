@@ -159,3 +159,61 @@ def test_every_method_trains_a_batch_on_the_builtin_set(store, tmp_path):
         config = tiny_config(method, epochs=1, limit_batches=1, limit_eval_batches=1)
         result = train(config, checkpoint_root=tmp_path, progress=False)
         assert torch.isfinite(torch.tensor(result.metrics["train_loss"])), method
+
+
+def test_phases_switch_batch_size_and_interpolate_the_learning_rate(store, tmp_path, monkeypatch):
+    from benchmarks.configs import Phase
+
+    seen: list[tuple[int, float]] = []
+    original = train_module.training_step
+
+    def recording_step(method, model, x, y, optimizer, *args, **kwargs):
+        seen.append((x.shape[0], optimizer.param_groups[0]["lr"]))
+        return original(method, model, x, y, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "training_step", recording_step)
+    phases = (
+        Phase(0, 10, None, 0.08, (0, 1), (0.1, 0.2)),
+        Phase(1, 20, None, 0.08, (1, 2), (0.05, 0.0)),
+    )
+    config = tiny_config("vanilla", phases=phases, limit_batches=2)
+    result = train(config, checkpoint_root=tmp_path, progress=False)
+    assert [size for size, _ in seen] == [10, 10, 20, 20]
+    assert [round(lr, 6) for _, lr in seen] == [0.15, 0.2, 0.025, 0.0]
+    assert result.history["lr"] == [0.2, 0.0]
+
+
+def test_imagenet_preset_follows_the_official_three_phases():
+    from benchmarks.train import active_phase, learning_rate
+
+    config = preset("imagenet")
+    assert [active_phase(config, e).batch_size for e in (0, 14, 15, 39, 40, 99)] == [
+        1024,
+        1024,
+        448,
+        448,
+        448,
+        448,
+    ]
+    assert active_phase(config, 0).crop_size == 128 and active_phase(config, 20).crop_size == 224
+    assert learning_rate(active_phase(config, 0))(8) == pytest.approx(1.0)
+    assert learning_rate(active_phase(config, 20))(27.5) == pytest.approx(0.11)
+    assert learning_rate(active_phase(config, 95))(100) == pytest.approx(2e-5)
+    assert not config.bn_weight_decay
+
+
+def test_batch_norm_parameters_can_be_exempt_from_weight_decay():
+    from benchmarks.models import get_model
+    from benchmarks.train import build_optimizer
+
+    model = get_model("preactresnet18", 10, width=4)
+    optimizer, _ = build_optimizer(model, dataclasses.replace(preset("imagenet"), lr=0.1))
+    decayed, exempt = optimizer.param_groups
+    assert exempt["weight_decay"] == 0.0 and decayed["weight_decay"] == 1e-4
+    norm_params = sum(
+        p.numel()
+        for m in model.modules()
+        if isinstance(m, torch.nn.BatchNorm2d)
+        for p in m.parameters()
+    )
+    assert sum(p.numel() for p in exempt["params"]) == norm_params

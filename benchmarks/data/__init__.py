@@ -40,6 +40,7 @@ __all__ = [
     "dataset_spec",
     "make_loaders",
     "prepare_tiny_imagenet",
+    "set_train_crop",
 ]
 
 _Builder = Callable[..., tuple[Dataset, Dataset]]
@@ -82,3 +83,13 @@ def build_datasets(
             folder and the command that downloads or prepares them.
     """
     return _entry(name)[1](data_dir, download=download)
+
+
+def set_train_crop(train_set: Dataset, name: str, crop_size: int, min_scale: float) -> None:
+    """Switch an ImageNet training set to crops of ``crop_size`` (a phase of progressive
+    resizing); other datasets have no such phases."""
+    if name != "imagenet":
+        raise ValueError(
+            f"training phases with a crop size are defined for imagenet, not {name!r}."
+        )
+    train_set.transform = imagenet.train_transform(crop_size, min_scale)

@@ -41,10 +41,18 @@ DOWNLOAD_PAGE = "https://image-net.org/download.php"
 VALPREP = "https://raw.githubusercontent.com/soumith/imagenetloader.torch/master/valprep.sh"
 
 
-def train_transform() -> transforms.Compose:
+MIN_SCALE = 0.08
+"""Smallest crop area of RandomResizedCrop (torchvision's default)."""
+
+
+def train_transform(
+    crop_size: int = SPEC.image_size, min_scale: float = MIN_SCALE
+) -> transforms.Compose:
+    """Training augmentation; the official fast-ImageNet phases change the crop size (128
+    then 224) and the minimum scale (0.08 then 0.087) from phase to phase."""
     return transforms.Compose(
         [
-            transforms.RandomResizedCrop(SPEC.image_size),
+            transforms.RandomResizedCrop(crop_size, scale=(min_scale, 1.0)),
             transforms.RandomHorizontalFlip(),
             transforms.ToTensor(),
             transforms.Normalize(SPEC.mean, SPEC.std),

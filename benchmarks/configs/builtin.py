@@ -1,0 +1,15 @@
+"""The built-in offline digits set: a narrow PreActResNet18 trained briefly, so that every
+method compares on two CPU cores in about five minutes (the README's main job). Not a paper
+experiment; the schedule is the CIFAR-100 one scaled down."""
+
+from benchmarks.configs.base import TrainConfig
+
+CONFIG = TrainConfig(
+    dataset="builtin",
+    model="preactresnet18",
+    epochs=10,
+    batch_size=64,
+    lr=0.05,
+    milestones=(6, 8),
+    width=16,
+)
