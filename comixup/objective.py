@@ -102,7 +102,11 @@ def objective_np(
 
 
 def _as_numpy(name: str, value: torch.Tensor | np.ndarray) -> np.ndarray:
-    array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+    array = (
+        value.detach().to("cpu", torch.float64).numpy()
+        if isinstance(value, torch.Tensor)
+        else value
+    )
     array = np.asarray(array, dtype=np.float64)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or inf values; pass finite numbers.")

@@ -316,8 +316,8 @@ def solve_labeling(
     _check_tensor("A", A)
     if n_output < 1:
         raise ValueError(f"n_output must be at least 1, got {n_output}.")
-    cost_np = cost.detach().cpu().numpy().astype(np.float64)
-    A_np = A.detach().cpu().numpy().astype(np.float64)
+    cost_np = cost.detach().to("cpu", torch.float64).numpy()
+    A_np = A.detach().to("cpu", torch.float64).numpy()
     check_problem(cost_np, A_np)
     m, height, width = cost_np.shape
     rng = numpy_rng(generator)
@@ -328,7 +328,7 @@ def solve_labeling(
 def _prior_np(prior: torch.Tensor | None, n_inputs: int) -> np.ndarray | None:
     if prior is None:
         return None
-    prior_np = prior.detach().cpu().numpy().astype(np.float64)
+    prior_np = prior.detach().to("cpu", torch.float64).numpy()
     if prior_np.shape != (n_inputs,) or not np.all(prior_np >= 0):
         raise ValueError(
             f"prior must be a non-negative vector of shape ({n_inputs},), "

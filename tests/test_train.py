@@ -217,3 +217,25 @@ def test_batch_norm_parameters_can_be_exempt_from_weight_decay():
         for p in m.parameters()
     )
     assert sum(p.numel() for p in exempt["params"]) == norm_params
+
+
+def test_mixed_precision_trains_every_method_and_is_logged(store, tmp_path):
+    from benchmarks.methods import METHOD_NAMES
+
+    for method in METHOD_NAMES:
+        config = tiny_config(method, epochs=1, limit_batches=1, limit_eval_batches=1, amp=True)
+        result = train(config, checkpoint_root=tmp_path, progress=False)
+        assert torch.isfinite(torch.tensor(result.metrics["train_loss"])), method
+        params = MlflowClient(store).get_run(result.run_id).data.params
+        assert params["precision"] == "bfloat16"  # on the CPU; float16 on CUDA
+
+
+def test_early_stopping_after_patience_epochs_without_improvement(store, tmp_path):
+    # lr 0: the model never changes, so the test error never improves after the first epoch.
+    config = tiny_config("vanilla", epochs=5, patience=1, lr=0.0)
+    result = train(config, checkpoint_root=tmp_path, progress=False)
+    assert len(result.history["test_top1_error"]) == 2
+    tags = MlflowClient(store).get_run(result.run_id).data.tags
+    assert tags["early_stopped_epoch"] == "1"
+    again = train(config, checkpoint_root=tmp_path, progress=False)  # stays stopped
+    assert again.history == result.history
