@@ -408,6 +408,8 @@ def train(
             stop = config.patience is not None and stale_epochs >= config.patience
             if world.is_main:
                 mlflow.log_metrics(epoch_metrics, step=epoch)
+                if progress:
+                    tqdm.write(_epoch_line(config, epoch, epoch_metrics))
                 checkpoint.save_atomic(
                     {
                         "model": model.state_dict(),
@@ -443,6 +445,16 @@ def train(
             mlflow.end_run("FAILED")
         raise
     return RunResult(run_id, metrics, dict(history), path)
+
+
+def _epoch_line(config: TrainConfig, epoch: int, metrics: dict[str, float]) -> str:
+    per_batch = metrics.get("time_total_median_ms")
+    timing = f", {per_batch:.0f} ms/batch" if per_batch is not None else ""
+    return (
+        f"{config.method} epoch {epoch + 1}/{config.epochs}: train loss "
+        f"{metrics['train_loss']:.4f}, test top-1 error {metrics['test_top1_error']:.2f}%, "
+        f"ECE {metrics['test_ece']:.3f}{timing}"
+    )
 
 
 def _log_start(config: TrainConfig, method, device: torch.device, world: Distributed) -> None:
