@@ -34,6 +34,148 @@ def _table2(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_section(section) -> int:
+    print(section.files[0].read_text())
+    print(f"wrote {', '.join(str(path) for path in section.files)}")
+    print(f"MLflow run {section.run_id} (experiment 'analysis')")
+    return 0
+
+
+def _table3(args: argparse.Namespace) -> int:
+    from benchmarks.tables import analysis
+    from benchmarks.tracking import setup_tracking
+
+    setup_tracking(analysis.EXPERIMENT)  # fail fast on an unreachable server
+    section = analysis.run_table3(
+        seeds=args.seeds, sizes=args.sizes, out=args.out, progress=not args.no_progress
+    )
+    return _show_section(section)
+
+
+def _table4(args: argparse.Namespace) -> int:
+    from benchmarks.tables import analysis
+    from benchmarks.tracking import setup_tracking
+
+    setup_tracking(analysis.EXPERIMENT)
+    section = analysis.run_table4(
+        seeds=args.seeds, sizes=args.sizes, out=args.out, progress=not args.no_progress
+    )
+    return _show_section(section)
+
+
+def _figure2(args: argparse.Namespace) -> int:
+    from benchmarks.tables import analysis, figure2
+    from benchmarks.tracking import setup_tracking
+
+    setup_tracking(analysis.EXPERIMENT)
+    section = analysis.run_figure2(
+        trials=args.trials,
+        levels=args.levels,
+        sizes=args.sizes,
+        out=args.out,
+        progress=not args.no_progress,
+    )
+    _show_section(section)
+    for panel, slope in section.extra.items():
+        print(f"fitted growth over {figure2.AXES[panel]}: slope {slope:.3f} (log-log)")
+    return 0
+
+
+def _analysis(args: argparse.Namespace) -> int:
+    from benchmarks.tables import analysis
+    from benchmarks.tracking import setup_tracking
+
+    setup_tracking(analysis.EXPERIMENT)
+    path, sections = analysis.run_analysis(
+        seeds=args.seeds,
+        trials=args.trials,
+        sizes=args.sizes,
+        levels=args.levels,
+        out=args.out,
+        progress=not args.no_progress,
+    )
+    print(path.read_text())
+    for section in sections:
+        print(f"{section.name}: MLflow run {section.run_id}")
+    print(f"wrote {path}")
+    return 0
+
+
+def _add_analysis_commands(commands) -> None:
+    """table3, table4, figure2 and analysis: the supplement's algorithm analysis."""
+    from benchmarks.tables import figure2, table3
+
+    def common(parser, *, seeds: bool, trials: bool, levels: bool) -> None:
+        if seeds:
+            parser.add_argument(
+                "--seeds", type=_positive_int, default=100, help="problems per size (100)"
+            )
+        if trials:
+            parser.add_argument(
+                "--trials", type=_positive_int, default=100, help="timed solves per point (100)"
+            )
+        parser.add_argument(
+            "--sizes",
+            type=_positive_int,
+            nargs="+",
+            default=list(table3.SIZES),
+            help="m = m' values (default 5 10 20 50 100)",
+        )
+        if levels:
+            parser.add_argument(
+                "--levels",
+                type=_level,
+                nargs="+",
+                default=list(figure2.LEVELS),
+                help="|L| values of Figure 2's left panel (default 2 3 4 5)",
+            )
+        parser.add_argument("--out", type=Path, default=REPORTS, help="output folder")
+        parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    table3_parser = commands.add_parser(
+        "table3",
+        help="supplement Table 3: f of Algorithm 1, Narasimhan-Bilmes and random guess",
+        description="Mean (std) f over random problems with m = m' in --sizes (4x4 grid, "
+        "paper defaults); writes reports/table3.{md,csv} and one MLflow run.",
+    )
+    common(table3_parser, seeds=True, trials=False, levels=False)
+    table3_parser.set_defaults(handler=_table3)
+
+    table4_parser = commands.add_parser(
+        "table4",
+        help="supplement Table 4: convergence time of Algorithm 1 and Narasimhan-Bilmes",
+        description="Mean seconds until each algorithm stops on Table 3's problems; writes "
+        "reports/table4.{md,csv} and one MLflow run.",
+    )
+    common(table4_parser, seeds=True, trials=False, levels=False)
+    table4_parser.set_defaults(handler=_table4)
+
+    figure2_parser = commands.add_parser(
+        "figure2",
+        help="supplement Figure 2: Algorithm 1's time per batch over |L| and over m",
+        description="Mean ms per solve over --trials problems, over |L| (m = 20) and over m "
+        "(|L| = 3), with the fitted log-log slopes; writes reports/figure2.{png,csv,md}.",
+    )
+    common(figure2_parser, seeds=False, trials=True, levels=True)
+    figure2_parser.set_defaults(handler=_figure2)
+
+    analysis_parser = commands.add_parser(
+        "analysis",
+        help="Tables 2, 3, 4 and Figure 2 in one go, with reports/analysis.md",
+        description="Runs the whole algorithm analysis and writes reports/analysis.md with "
+        "the environment (CPU, threads, versions) the timings were taken on.",
+    )
+    common(analysis_parser, seeds=True, trials=True, levels=True)
+    analysis_parser.set_defaults(handler=_analysis)
+
+
+def _level(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"|L| must be at least 2, got {value}")
+    return value
+
+
 def _train_config(args: argparse.Namespace):
     from benchmarks.configs import apply_overrides, preset
 
@@ -209,6 +351,7 @@ def get_parser() -> argparse.ArgumentParser:
     table2.add_argument("--out", type=Path, default=REPORTS, help="output folder")
     table2.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     table2.set_defaults(handler=_table2)
+    _add_analysis_commands(commands)
 
     train = commands.add_parser(
         "train",

@@ -1,0 +1,256 @@
+"""The supplement's algorithm analysis: Tables 2-4 and Figure 2, each written to reports/ and
+logged as one MLflow run (experiment ``analysis``), plus the ``analysis.md`` summary that names
+the machine the timings were taken on.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from benchmarks.tables import figure2, table2, table3, table4
+from benchmarks.tables.report import command_line, write_table
+
+EXPERIMENT = "analysis"
+TIMING_CAVEAT = (
+    "Timings are wall-clock on a shared machine: other jobs running at the same time (see "
+    "the load averages) make them noisy; compare ratios and slopes rather than absolute times."
+)
+
+
+@dataclass
+class Section:
+    """One table or figure: what was written and the MLflow run that holds it."""
+
+    name: str
+    title: str
+    frame: pd.DataFrame
+    notes: str
+    files: list[Path]
+    run_id: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_threads() -> str:
+    """Thread counts of the BLAS/OpenMP pools NumPy and torch use (threadpoolctl), if known."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    pools = [
+        f"{pool.get('internal_api', '?')} {pool.get('num_threads', '?')}"
+        for pool in threadpool_info()
+    ]
+    return ", ".join(pools) or "none found"
+
+
+def load_average() -> str:
+    try:
+        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def environment() -> dict[str, str]:
+    """CPU model, cores, threads, load and library versions: what the timings were taken on."""
+    info = {
+        "CPU": cpu_model(),
+        "logical cores": str(os.cpu_count()),
+        "torch threads": str(torch.get_num_threads()),
+        "BLAS/OpenMP threads": blas_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    for package in ("torch", "numpy", "gco-wrapper", "pandas", "matplotlib", "mlflow"):
+        try:
+            info[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            info[package] = "not installed"
+    return info
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_").lower()
+
+
+def log_section(section: Section, params: dict[str, object], metrics: dict[str, float]) -> str:
+    """One MLflow run for ``section`` in the current experiment; returns its id."""
+    import mlflow
+
+    from benchmarks.tracking import environment_tags
+
+    with mlflow.start_run(run_name=section.name) as run:
+        mlflow.log_params({key: str(value) for key, value in params.items()})
+        tags = environment_tags(torch.device("cpu"))
+        tags.update({"table": section.name, "cpu_model": cpu_model(), "load": load_average()})
+        mlflow.set_tags(tags)
+        finite = {key: float(value) for key, value in metrics.items() if pd.notna(value)}
+        if finite:
+            mlflow.log_metrics(finite)
+        for path in section.files:
+            mlflow.log_artifact(str(path))
+    section.run_id = run.info.run_id
+    return run.info.run_id
+
+
+def _frame_metrics(frame: pd.DataFrame, key: str, columns: list[str]) -> dict[str, float]:
+    metrics = {}
+    for _, row in frame.iterrows():
+        for column in columns:
+            if column in row:
+                metrics[f"{_slug(column)}.{_slug(key)}{row[key]}"] = row[column]
+    return metrics
+
+
+def _log_records(section: Section, records: pd.DataFrame) -> None:
+    """Attach the per-seed records to the section's run as ``records.csv``."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{section.name}-records.csv"
+        records.to_csv(path, index=False)
+        with mlflow.start_run(run_id=section.run_id):
+            mlflow.log_artifact(str(path))
+
+
+def run_table2(*, seeds: int, out: Path, progress: bool) -> Section:
+    frame = table2.run(seeds=seeds, progress=progress)
+    title = "Table 2: Algorithm 1 vs exact brute force and random guess"
+    files = list(write_table(frame, "table2", out, title=title, notes=table2.NOTES))
+    section = Section("table2", title, frame, table2.NOTES, files)
+    columns = [column for column in frame.columns if column.startswith("rel. error")]
+    metrics = {}
+    for _, row in frame.iterrows():
+        size = row["m = m'"]
+        for column in columns:
+            key = f"{_slug(column)}.{_slug(row['setting'])}.m{size}_grid{row['grid']}"
+            metrics[key] = row[column]
+    log_section(section, {"seeds": seeds, "sizes": table2.SIZES}, metrics)
+    return section
+
+
+def table3_section(records: pd.DataFrame, *, seeds: int, sizes, out: Path) -> Section:
+    frame = table3.summarise(records)
+    title = "Table 3: f of Algorithm 1, Narasimhan-Bilmes and random guess"
+    files = list(write_table(frame, "table3", out, title=title, notes=table3.NOTES, floatfmt=".2f"))
+    section = Section("table3", title, frame, table3.NOTES, files)
+    columns = [column for column in frame.columns if column.endswith(("mean", "std"))]
+    params = {"seeds": seeds, "sizes": tuple(sizes), "grid": table3.GRID, **asdict(table3.CONFIG)}
+    log_section(section, params, _frame_metrics(frame, "m = m'", columns))
+    _log_records(section, records)
+    return section
+
+
+def table4_section(records: pd.DataFrame, *, seeds: int, sizes, out: Path) -> Section:
+    frame = table4.summarise(records)
+    title = "Table 4: convergence time (s) of Algorithm 1 and Narasimhan-Bilmes"
+    notes = f"{table4.NOTES.strip()}\n\nCPU: {cpu_model()}; load average {load_average()}."
+    files = list(write_table(frame, "table4", out, title=title, notes=notes, floatfmt=".4f"))
+    section = Section("table4", title, frame, notes, files)
+    columns = [column for column in frame.columns if column != "m = m'" and column != "seeds"]
+    params = {"seeds": seeds, "sizes": tuple(sizes), "grid": table3.GRID, **asdict(table3.CONFIG)}
+    log_section(section, params, _frame_metrics(frame, "m = m'", columns))
+    _log_records(section, records)
+    return section
+
+
+def run_table3(*, seeds: int, sizes, out: Path, progress: bool) -> Section:
+    records = table3.measure(tuple(sizes), seeds, progress=progress, desc="Table 3")
+    return table3_section(records, seeds=seeds, sizes=sizes, out=out)
+
+
+def run_table4(*, seeds: int, sizes, out: Path, progress: bool) -> Section:
+    records = table4.run(tuple(sizes), seeds, progress=progress)
+    return table4_section(records, seeds=seeds, sizes=sizes, out=out)
+
+
+def run_figure2(*, trials: int, levels, sizes, out: Path, progress: bool) -> Section:
+    frame = figure2.run(trials, levels=tuple(levels), sizes=tuple(sizes), progress=progress)
+    slopes = figure2.growth(frame)
+    png = figure2.plot(frame, slopes, out / "figure2.png")
+    notes = figure2.notes(slopes, png.name)
+    title = "Figure 2: execution time of Algorithm 1 over |L| and m"
+    files = [*write_table(frame, "figure2", out, title=title, notes=notes, floatfmt=".3f"), png]
+    section = Section("figure2", title, frame, notes, files, extra=slopes)
+    metrics = {f"slope.{_slug(panel)}": slope for panel, slope in slopes.items()}
+    for _, row in frame.iterrows():
+        metrics[f"mean_ms.{_slug(row['panel'])}{row['x']}"] = row["mean (ms)"]
+    params = {"trials": trials, "levels": tuple(levels), "sizes": tuple(sizes)}
+    params.update({"m_levels_panel": figure2.LEVELS_M, "levels_m_panel": figure2.SIZES_LEVELS})
+    log_section(section, params, metrics)
+    return section
+
+
+def write_summary(sections: list[Section], out: Path, *, load_before: str) -> Path:
+    """``analysis.md``: the environment, then every section's table and notes."""
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    from benchmarks.tracking import tracking_uri
+
+    lines = [
+        "# Algorithm analysis (supplement Tables 2-4, Figure 2)",
+        "",
+        f"Made by `{command_line()}` on {stamp}.",
+        "",
+        "## Environment",
+        "",
+    ]
+    lines += [f"- {key}: {value}" for key, value in environment().items()]
+    lines += [
+        f"- load average (1/5/15 min) at start: {load_before}; at end: {load_average()}",
+        f"- MLflow: `{tracking_uri()}`, experiment `{EXPERIMENT}`",
+        "",
+        TIMING_CAVEAT,
+        "",
+    ]
+    for section in sections:
+        floatfmt = ".2f" if section.name == "table3" else ".4f"
+        lines += [
+            f"## {section.title}",
+            "",
+            f"Files: {', '.join(f'`{path.name}`' for path in section.files)}; "
+            f"MLflow run `{section.run_id}`.",
+            "",
+            section.frame.to_markdown(index=False, floatfmt=floatfmt),
+            "",
+            section.notes.strip(),
+            "",
+        ]
+    path = out / "analysis.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def run_analysis(
+    *, seeds: int, trials: int, sizes, levels, out: Path, progress: bool
+) -> tuple[Path, list[Section]]:
+    """Tables 2, 3, 4 and Figure 2 in one go (Tables 3 and 4 share their runs)."""
+    load_before = load_average()
+    sections = [run_table2(seeds=seeds, out=out, progress=progress)]
+    records = table3.measure(tuple(sizes), seeds, progress=progress)
+    sections.append(table3_section(records, seeds=seeds, sizes=sizes, out=out))
+    sections.append(table4_section(records, seeds=seeds, sizes=sizes, out=out))
+    sections.append(
+        run_figure2(trials=trials, levels=levels, sizes=sizes, out=out, progress=progress)
+    )
+    return write_summary(sections, out, load_before=load_before), sections
