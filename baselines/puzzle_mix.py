@@ -15,7 +15,7 @@ into the region where the mask shows it:
      with p the Binomial(|L| - 1, 1 - lambda) probability of the level's partner share;
    - pairwise, on 4-neighbour edges: ``(beta' + d_e) * (m_p - m_q)^2`` with the label smoothness
      ``beta' = beta / block_num / 16`` and the data smoothness ``d_e``: the mean absolute colour
-     step across the block boundary (images average-pooled by ``neigh_size``), scaled by
+     step across the block boundary (``neigh_size``-pixel neighbourhoods), scaled by
      ``beta' * gamma``, split exactly into a unary part and a disagreement weight as the
      official code does;
 3. transport (official ``mask_transport`` / ``transport_image``): on a grid of ``t_size``-pixel
@@ -23,7 +23,8 @@ into the region where the mask shows it:
    cost ``t_eps * (squared grid distance / (side - 1)^2) - saliency[source] * [mask[dest] > 0]``,
    run for ``side`` rounds;
 4. ``x_mixed = mask * x_i' + (1 - mask) * x_perm[i]'`` and the soft label
-   ``lam_i * y_i + (1 - lam_i) * y_perm[i]`` with the realised ``lam_i`` = the mask's mean.
+   ``lam_i * y_i + (1 - lam_i) * y_perm[i]`` with the realised ``lam_i`` = the mask's mean
+   over the pixels.
 
 Training step (official ``main.py`` ``train``): a clean pass whose per-sample cross-entropy,
 scaled by ``2 * clean_lam / num_classes``, gives the saliency (``sqrt(mean_c grad^2)``) and is
@@ -42,8 +43,21 @@ Deviations from the official code (github.com/snu-mllab/PuzzleMix, ``mixup.py``,
   positive saliency (then the mixed image is the official one); here the unassigned blocks
   fill them (in place where possible, else in index order), so the transport is a permutation
   of blocks even in the degenerate cases (zero saliency, ``t_eps`` 0).
-- All-zero saliency maps count as uniform rather than dividing by zero; images must be square,
-  as the official code assumes; any number of channels (the official code hard-codes 3).
+- All-zero saliency maps count as uniform rather than dividing by zero; any number of channels
+  (the official code hard-codes 3).
+- Any input shape (the official code takes square images whose side every grid divides, e.g.
+  spectrograms of 160x100 here). A ``g x g`` grid cuts each side into g blocks that differ by at
+  most one pixel where g does not divide it (:func:`block_index`: 100 columns in 8 blocks are
+  12 or 13 wide); nothing is padded. Saliency is averaged per block, the data smoothness
+  compares the ``neigh_size`` rows (columns) on each side of a boundary in ``neigh_size``-wide
+  chunks that start at each block's edge (a last chunk may be narrower; ``neigh_size`` is
+  capped per side at the smallest block), and the transport grid has ``g * k`` cells per side
+  with ``k = smallest block side // t_size``; a cell moved into a slot one pixel larger or
+  smaller is resampled to it by nearest neighbour. The soft label uses the share of pixels
+  each input shows. With equal blocks and divisible ``neigh_size`` / ``t_size`` all of this is
+  the official computation; where the official code raised (or failed) on a grid that does not
+  divide the image, this uses unequal blocks; only a grid with more blocks than pixels per
+  side is an error.
 """
 
 from __future__ import annotations
@@ -168,42 +182,104 @@ class PuzzleMixConfig:
 
 @dataclass(frozen=True)
 class Geometry:
-    """Pixel layout of one draw: a ``block_num``-sided graph-cut grid of ``block_size`` pixels,
-    the data-smoothness pooling, and a ``transport_num``-sided transport grid."""
+    """Pixel layout of one draw on a ``height x width`` input: a ``block_num``-sided graph-cut
+    grid, the data-smoothness neighbourhood (``neigh_rows`` x ``neigh_cols`` pixels) and a
+    ``transport_num``-sided transport grid (a refinement of the graph-cut grid).
 
-    size: int
+    Blocks are equal when ``block_num`` divides both sides; otherwise they differ by at most
+    one pixel per side (:func:`block_index`)."""
+
+    height: int
+    width: int
     block_num: int
-    block_size: int
-    neigh_size: int
+    neigh_rows: int
+    neigh_cols: int
     transport_num: int
-    transport_size: int
+
+    @property
+    def regular(self) -> bool:
+        """Whether every block has the same size (the official code's only case)."""
+        return self.height % self.block_num == 0 and self.width % self.block_num == 0
 
 
-def geometry(size: int, block_num: int, config: PuzzleMixConfig) -> Geometry:
-    """The grids for a ``size x size`` image and a graph-cut side ``block_num``, with the
-    official capping of ``neigh_size`` and ``t_size`` at the block size (``mixup_graph``)."""
-    if size % block_num:
+def geometry(height: int, width: int, block_num: int, config: PuzzleMixConfig) -> Geometry:
+    """The grids for a ``height x width`` input and a graph-cut side ``block_num``.
+
+    ``neigh_size`` and ``t_size`` are capped at the (smallest) block side, as the official
+    ``mixup_graph`` caps them at the block size; the transport grid has ``block_num * k``
+    cells per side with ``k = smallest block side // t_size`` (the official
+    ``size // t_size`` when ``t_size`` divides the block), or ``k = 1`` for ``t_size``
+    None / -1.
+
+    Raises:
+        ValueError: a grid with more blocks per side than the input has pixels.
+    """
+    if block_num > min(height, width):
         raise ValueError(
-            f"a {block_num}x{block_num} block grid does not divide the {size}x{size} input into "
-            "equal blocks; choose block_nums whose entries divide the image side."
+            f"a {block_num}x{block_num} block grid needs at least {block_num} pixels per side, "
+            f"the input is {height}x{width}; drop {block_num} from block_nums."
         )
-    block_size = size // block_num
-    neigh = min(config.neigh_size, block_size)
-    if block_size % neigh:
-        raise ValueError(
-            f"neigh_size {neigh} does not divide the {block_size}-pixel blocks of a "
-            f"{block_num}x{block_num} grid; choose a neigh_size that divides every block size."
-        )
-    if config.t_size is None or config.t_size == -1:
-        t_size = block_size
-    else:
-        t_size = min(config.t_size, block_size)
-    if block_size % t_size:
-        raise ValueError(
-            f"t_size {t_size} does not divide the {block_size}-pixel blocks of a "
-            f"{block_num}x{block_num} grid; choose a t_size that divides every block size."
-        )
-    return Geometry(size, block_num, block_size, neigh, size // t_size, t_size)
+    block_rows, block_cols = height // block_num, width // block_num
+    smallest = min(block_rows, block_cols)
+    at_block_resolution = config.t_size is None or config.t_size == -1
+    cells = 1 if at_block_resolution else max(1, smallest // config.t_size)
+    return Geometry(
+        height,
+        width,
+        block_num,
+        min(config.neigh_size, block_rows),
+        min(config.neigh_size, block_cols),
+        block_num * cells,
+    )
+
+
+# --- blocks of unequal size ------------------------------------------------------------------
+
+
+def block_index(length: int, blocks: int, device: torch.device | None = None) -> torch.Tensor:
+    """The block (length,) of each position when ``length`` positions are cut into ``blocks``
+    consecutive blocks: position p lies in block ``p * blocks // length``.
+
+    The blocks are equal when ``blocks`` divides ``length``; otherwise their sizes are
+    ``length // blocks`` or one more, the longer ones spread evenly. A grid of ``n * k`` blocks
+    refines the grid of ``n`` (block ``i`` of the finer one lies in block ``i // k``).
+    """
+    return torch.arange(length, device=device) * blocks // length
+
+
+def block_starts(length: int, blocks: int, device: torch.device | None = None) -> torch.Tensor:
+    """First position of each block of :func:`block_index`, then ``length``: (blocks + 1,)."""
+    index = torch.arange(blocks + 1, device=device)
+    return (index * length + blocks - 1) // blocks
+
+
+def _averaging(groups: torch.Tensor, n_groups: int, dtype: torch.dtype) -> torch.Tensor:
+    """(n_groups, n) matrix whose row g averages the positions with ``groups == g``."""
+    members = F.one_hot(groups, n_groups).T.to(dtype)
+    return members / members.sum(1, keepdim=True)
+
+
+def pool_blocks(saliency: torch.Tensor, side: int) -> torch.Tensor:
+    """Mean saliency (B, side, side) of each block of a ``side``-sided grid over (B, H, W).
+
+    Equal blocks are average-pooled as Co-Mixup's :func:`pool_to_grid` does; unequal ones
+    (:func:`block_index`) are each averaged over their own pixels.
+    """
+    height, width = saliency.shape[-2:]
+    if height % side == 0 and width % side == 0:
+        return pool_to_grid(saliency, side)
+    rows = _averaging(block_index(height, side, saliency.device), side, saliency.dtype)
+    cols = _averaging(block_index(width, side, saliency.device), side, saliency.dtype)
+    return torch.einsum("ih,bhw,jw->bij", rows, saliency, cols)
+
+
+def upsample_mask(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Nearest up-sampling of (B, g, g) masks to (B, height, width): each pixel takes the
+    value of its block (:func:`block_index`; equal blocks when g divides both sides)."""
+    side = mask.shape[-1]
+    rows = block_index(height, side, mask.device)
+    cols = block_index(width, side, mask.device)
+    return mask[:, rows[:, None], cols[None, :]]
 
 
 @dataclass(frozen=True)
@@ -266,27 +342,92 @@ def pixel_scale(x: torch.Tensor, config: PuzzleMixConfig) -> torch.Tensor:
     return x * std.view(shape) + mean.view(shape)
 
 
+def boundary_sides(
+    x: torch.Tensor, block_num: int, across: int, along: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean colours on both sides of each boundary between consecutive block rows.
+
+    The official ``neigh_penalty`` average-pools the image by ``neigh_size`` and compares the
+    last pooled row of a block with the first pooled row of the next. Here the same quantities
+    are taken on the pixels, so that unequal blocks work too: the ``across`` rows just above
+    (below) each boundary, averaged in chunks of ``along`` columns; each block's columns are cut
+    into chunks from its first column, a last shorter chunk where ``along`` does not divide the
+    block. With equal blocks that ``across`` and ``along`` divide, these are the official
+    pooled rows.
+
+    Args:
+        x: images (B, C, H, W) in pixel scale.
+        block_num: side g of the block grid.
+        across: rows on each side of a boundary (at most the smallest block height).
+        along: columns per chunk along the boundary (at most the smallest block width).
+
+    Returns:
+        above, below: (B, C, g-1, K) chunk means for the K chunks of a row of blocks, and the
+        (g, K) matrix that averages each block's chunks.
+    """
+    height, width = x.shape[-2:]
+    device = x.device
+    boundaries = block_starts(height, block_num, device)[1:-1]
+    offsets = torch.arange(across, device=device)
+    above = x[:, :, (boundaries[:, None] - across + offsets).flatten(), :]
+    below = x[:, :, (boundaries[:, None] + offsets).flatten(), :]
+    above = above.unflatten(2, (-1, across)).mean(3)
+    below = below.unflatten(2, (-1, across)).mean(3)
+    column_block = block_index(width, block_num, device)
+    starts = block_starts(width, block_num, device)
+    sizes = starts[1:] - starts[:-1]
+    per_block = (sizes + along - 1) // along
+    first = torch.cumsum(per_block, 0) - per_block
+    offset = torch.arange(width, device=device) - starts[column_block]
+    chunk = first[column_block] + offset // along
+    n_chunks = int(per_block.sum())
+    to_chunks = _averaging(chunk, n_chunks, x.dtype)
+    chunk_block = torch.repeat_interleave(torch.arange(block_num, device=device), per_block)
+    to_blocks = _averaging(chunk_block, block_num, x.dtype)
+    return above @ to_chunks.T, below @ to_chunks.T, to_blocks
+
+
+Sides = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+"""Neighbourhood means of an image batch (:func:`image_sides`): above and below each boundary
+between block rows, left and right of each boundary between block columns."""
+
+
+def image_sides(x: torch.Tensor, geo: Geometry) -> tuple[Sides, torch.Tensor, torch.Tensor]:
+    """The neighbourhood means on both sides of every block boundary of ``x`` (B, C, H, W),
+    and the chunk-to-block averaging matrices of the row and the column boundaries."""
+    g = geo.block_num
+    above, below, rows_to_blocks = boundary_sides(x, g, geo.neigh_rows, geo.neigh_cols)
+    x_t = x.transpose(-1, -2)
+    left, right, cols_to_blocks = boundary_sides(x_t, g, geo.neigh_cols, geo.neigh_rows)
+    return (above, below, left, right), rows_to_blocks, cols_to_blocks
+
+
+def _steps(
+    first: Sides, second: Sides, rows_to_blocks: torch.Tensor, cols_to_blocks: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    vertical = (first[0] - second[1]).abs().mean(1) @ rows_to_blocks.T
+    horizontal = (first[2] - second[3]).abs().mean(1) @ cols_to_blocks.T
+    return vertical, horizontal.transpose(-1, -2)
+
+
 def boundary_steps(
-    first: torch.Tensor, second: torch.Tensor, per_block: int
+    first: torch.Tensor, second: torch.Tensor, geo: Geometry
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean absolute colour step across each block boundary (official ``neigh_penalty``).
 
     Args:
-        first, second: images (B, C, h, w) pooled to the neighbourhood resolution; ``first``
-            fills the upper (left) block of each edge, ``second`` the lower (right) one.
-        per_block: pooled pixels per block side.
+        first, second: images (B, C, H, W) in pixel scale; ``first`` fills the upper (left)
+            block of each edge, ``second`` the lower (right) one.
+        geo: the grid and the neighbourhood size.
 
     Returns:
-        vertical (B, g-1, g) and horizontal (B, g, g-1) steps for a g-sided block grid: the
-        channel mean of |last pooled row (column) of a block - first one of the next|, averaged
-        along the boundary.
+        vertical (B, g-1, g) and horizontal (B, g, g-1) steps for the g-sided block grid: the
+        channel mean of |last neighbourhood row (column) of a block - first one of the next|,
+        averaged along the boundary (see :func:`boundary_sides`).
     """
-    k = per_block
-    vertical = (first[:, :, k - 1 : -1 : k, :] - second[:, :, k::k, :]).abs().mean(1)
-    horizontal = (first[:, :, :, k - 1 : -1 : k] - second[:, :, :, k::k]).abs().mean(1)
-    vertical = vertical.unflatten(-1, (-1, k)).mean(-1)
-    horizontal = horizontal.unflatten(-2, (-1, k)).mean(-2)
-    return vertical, horizontal
+    first_sides, rows_to_blocks, cols_to_blocks = image_sides(first, geo)
+    second_sides, _, _ = image_sides(second, geo)
+    return _steps(first_sides, second_sides, rows_to_blocks, cols_to_blocks)
 
 
 @dataclass(frozen=True)
@@ -304,7 +445,7 @@ class CutEnergies:
 
 def cut_energies(
     saliency_grid: torch.Tensor,
-    pooled: torch.Tensor,
+    pixels: torch.Tensor,
     permutation: torch.Tensor,
     lam: np.ndarray,
     geo: Geometry,
@@ -314,20 +455,23 @@ def cut_energies(
 
     Args:
         saliency_grid: (B, g, g) saliency pooled to the grid and normalised to sum 1.
-        pooled: (B, C, h, w) inputs in pixel scale, average-pooled by ``geo.neigh_size``.
+        pixels: (B, C, H, W) inputs in pixel scale (for the data smoothness).
         permutation: (B,) partner of each input.
         lam: (B,) lambda of each pair, for the prior.
         geo: the grids of this draw.
         config: beta, gamma, eta, n_labels.
     """
-    permutation = permutation.to(pooled.device)
-    saliency_grid = saliency_grid.to(pooled.device)
+    permutation = permutation.to(pixels.device)
+    saliency_grid = saliency_grid.to(pixels.device)
     own, partner = saliency_grid, saliency_grid[permutation]
     beta = config.beta / geo.block_num / _BETA_NORMALISER
-    images = (pooled, pooled[permutation])  # 0: the input itself, 1: its partner
-    per_block = geo.block_size // geo.neigh_size
+    own_sides, rows_to_blocks, cols_to_blocks = image_sides(pixels, geo)
+    # 0: the input itself, 1: its partner
+    sides = (own_sides, tuple(side[permutation] for side in own_sides))
     steps = {
-        (a, b): boundary_steps(images[a], images[b], per_block) for a in (0, 1) for b in (0, 1)
+        (a, b): _steps(sides[a], sides[b], rows_to_blocks, cols_to_blocks)
+        for a in (0, 1)
+        for b in (0, 1)
     }
     vertical = {key: beta * config.gamma * value[0] for key, value in steps.items()}
     horizontal = {key: beta * config.gamma * value[1] for key, value in steps.items()}
@@ -414,14 +558,13 @@ def graph_cut_mask(
     ``saliency`` is (B, H, W) at the input resolution; x (B, C, H, W) drives the data
     smoothness. A grid of side 1 gives all-ones masks (no mixing, as the official code).
     """
-    geo = geometry(x.shape[-1], params.block_num, config)
+    geo = geometry(x.shape[-2], x.shape[-1], params.block_num, config)
     if geo.block_num == 1:
         return torch.ones(x.shape[0], 1, 1, dtype=x.dtype, device=x.device)
-    saliency_grid = normalize_saliency(pool_to_grid(saliency, geo.block_num))
-    pooled = F.avg_pool2d(pixel_scale(x.detach(), config), geo.neigh_size)
+    saliency_grid = normalize_saliency(pool_blocks(saliency, geo.block_num))
     energies = cut_energies(
         saliency_grid,
-        pooled,
+        pixel_scale(x.detach(), config),
         params.pairing.permutation,
         params.pairing.lam.double().numpy(),
         geo,
@@ -432,7 +575,8 @@ def graph_cut_mask(
 
 
 def realised_lambda(mask: torch.Tensor) -> torch.Tensor:
-    """The realised mixing ratio (B,): the mean weight of the first input over the mask."""
+    """The realised mixing ratio (B,): the mean weight of the first input over the mask's
+    blocks (the share of pixels when the blocks are equal; see ``PuzzleMixResult.lam``)."""
     return mask.flatten(1).mean(1)
 
 
@@ -550,20 +694,38 @@ def transport_sources(mask: torch.Tensor, saliency_grid: torch.Tensor, eps: floa
 
 def move_blocks(x: torch.Tensor, sources: torch.Tensor, side: int) -> torch.Tensor:
     """Images (B, C, H, W) rebuilt from their own ``side x side`` blocks: destination j takes
-    block ``sources[:, j]`` (official ``transport_image``)."""
+    block ``sources[:, j]`` (official ``transport_image``).
+
+    Unequal blocks (``side`` not dividing H or W, :func:`block_index`) differ by at most one
+    pixel per side; a block moved into a slot of another size is resampled to it by nearest
+    neighbour (a row or column repeated or dropped), so the result is still made of the
+    image's own blocks.
+    """
     batch, channels, height, width = x.shape
-    bh, bw = height // side, width // side
-    blocks = x.reshape(batch, channels, side, bh, side, bw).permute(0, 2, 4, 1, 3, 5)
-    blocks = blocks.reshape(batch, side * side, channels, bh, bw)
-    index = sources.to(x.device).view(batch, -1, 1, 1, 1).expand_as(blocks)
-    moved = blocks.gather(1, index).reshape(batch, side, side, channels, bh, bw)
-    return moved.permute(0, 3, 1, 4, 2, 5).reshape(batch, channels, height, width)
-
-
-def upsample_mask(mask: torch.Tensor, side: int) -> torch.Tensor:
-    """Nearest up-sampling of (B, g, g) masks to (B, side, side); g must divide side."""
-    factor = side // mask.shape[-1]
-    return mask.repeat_interleave(factor, dim=1).repeat_interleave(factor, dim=2)
+    sources = sources.to(x.device)
+    if height % side == 0 and width % side == 0:
+        bh, bw = height // side, width // side
+        blocks = x.reshape(batch, channels, side, bh, side, bw).permute(0, 2, 4, 1, 3, 5)
+        blocks = blocks.reshape(batch, side * side, channels, bh, bw)
+        index = sources.view(batch, -1, 1, 1, 1).expand_as(blocks)
+        moved = blocks.gather(1, index).reshape(batch, side, side, channels, bh, bw)
+        return moved.permute(0, 3, 1, 4, 2, 5).reshape(batch, channels, height, width)
+    device = x.device
+    row_cell, col_cell = block_index(height, side, device), block_index(width, side, device)
+    row_start, col_start = block_starts(height, side, device), block_starts(width, side, device)
+    row_length, col_length = row_start.diff(), col_start.diff()
+    row_offset = torch.arange(height, device=device) - row_start[row_cell]
+    col_offset = torch.arange(width, device=device) - col_start[col_cell]
+    source = sources[:, row_cell[:, None] * side + col_cell[None, :]]  # (B, H, W) source block
+    source_row, source_col = source // side, source % side
+    row = row_start[source_row] + (
+        row_offset[:, None] * row_length[source_row] // row_length[row_cell][:, None]
+    )
+    col = col_start[source_col] + (
+        col_offset[None, :] * col_length[source_col] // col_length[col_cell][None, :]
+    )
+    flat = (row * width + col).flatten(1).unsqueeze(1).expand(-1, channels, -1)
+    return x.flatten(2).gather(2, flat).view(batch, channels, height, width)
 
 
 # --- the mixer -----------------------------------------------------------------------------
@@ -571,17 +733,21 @@ def upsample_mask(mask: torch.Tensor, side: int) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class PuzzleMixResult:
-    """Mixed inputs (B, C, H, W), soft labels (B, K), and the graph-cut masks (B, g, g)."""
+    """Mixed inputs (B, C, H, W), soft labels (B, K), the graph-cut masks (B, g, g) and the
+    realised mixing ratios (B,): the share of the pixels each input shows (the mask's mean
+    when its blocks are equal)."""
 
     x_mixed: torch.Tensor
     y_soft: torch.Tensor
     mask: torch.Tensor
+    lam: torch.Tensor
 
 
 def check_images(x: torch.Tensor, config: PuzzleMixConfig) -> None:
     """Raise a ValueError that names the fix for images Puzzle Mix cannot take, including a
-    grid side, ``neigh_size`` or ``t_size`` that does not divide them (checked for every entry
-    of ``config.block_nums``, so that the error does not depend on the draw)."""
+    grid side larger than the image (checked for every entry of ``config.block_nums``, so that
+    the error does not depend on the draw). Non-square images and grids that do not divide
+    the image are fine: their blocks differ by at most one pixel per side."""
     if x.ndim != 4:
         raise ValueError(f"x must be a batch of images (B, C, H, W), got {tuple(x.shape)}.")
     if not x.is_floating_point():
@@ -591,13 +757,8 @@ def check_images(x: torch.Tensor, config: PuzzleMixConfig) -> None:
         )
     if x.shape[0] == 0:
         raise ValueError("the batch is empty; Puzzle Mix needs at least one image.")
-    if x.shape[-1] != x.shape[-2]:
-        raise ValueError(
-            f"Puzzle Mix works on square images (as the official code), got "
-            f"{tuple(x.shape[-2:])}; crop or resize to a square first."
-        )
     for block_num in config.block_nums:
-        geometry(x.shape[-1], block_num, config)
+        geometry(x.shape[-2], x.shape[-1], block_num, config)
 
 
 def check_saliency_for(x: torch.Tensor, saliency: torch.Tensor) -> None:
@@ -626,21 +787,23 @@ def mix_with_params(
 
     ``y_soft`` holds (B, K) labels; ``x`` is never modified.
     """
-    geo = geometry(x.shape[-1], params.block_num, config)
+    height, width = x.shape[-2:]
+    geo = geometry(height, width, params.block_num, config)
     permutation = params.pairing.permutation.to(x.device)
     mask = graph_cut_mask(x, saliency, params, config)
     own, partner = x, x[permutation]
     if config.transport and geo.block_num > 1:
         side = geo.transport_num
-        mask_t = upsample_mask(mask, side)
-        saliency_t = normalize_saliency(pool_to_grid(saliency.detach(), side)).to(x.device)
+        mask_t = upsample_mask(mask, side, side)
+        saliency_t = normalize_saliency(pool_blocks(saliency.detach(), side)).to(x.device)
         own = move_blocks(own, transport_sources(mask_t, saliency_t, config.t_eps), side)
         partner_sources = transport_sources(1 - mask_t, saliency_t[permutation], config.t_eps)
         partner = move_blocks(partner, partner_sources, side)
-    weight = upsample_mask(mask, x.shape[-1]).unsqueeze(1)
+    weight = upsample_mask(mask, height, width).unsqueeze(1)
     x_mixed = weight * own + (1 - weight) * partner
-    labels = mix_pair_labels(y_soft, params.pairing, realised_lambda(mask))
-    return PuzzleMixResult(x_mixed, labels, mask)
+    lam = weight.flatten(1).mean(1)
+    labels = mix_pair_labels(y_soft, params.pairing, lam)
+    return PuzzleMixResult(x_mixed, labels, mask, lam)
 
 
 def puzzle_mix(
@@ -655,11 +818,11 @@ def puzzle_mix(
     """Puzzle Mix of a batch: mixed inputs and their soft labels.
 
     Args:
-        x: square images (B, C, H, W), floating point; any B >= 1 (an input may be drawn as its
-            own partner, as with the official permutation).
+        x: images (B, C, H, W), floating point, square or not; any B >= 1 (an input may be
+            drawn as its own partner, as with the official permutation).
         y: class indices (B,) (with ``num_classes``) or soft / one-hot labels (B, K).
         saliency: non-negative saliency maps (B, H, W) at the input resolution.
-        config: hyperparameters; every entry of ``config.block_nums`` must divide H.
+        config: hyperparameters; no entry of ``config.block_nums`` may exceed H or W.
         num_classes: number of classes, needed when ``y`` holds class indices.
         generator: drives the grid side, the permutation and lambda.
 
@@ -719,7 +882,7 @@ class PuzzleMix:
             loss = loss + clean_loss
         stats = {
             CLEAN_ACCURACY: top1_accuracy(clean_logits, y_soft),
-            LAMBDA: realised_lambda(result.mask).mean().item(),
+            LAMBDA: result.lam.mean().item(),
             SALIENCY_SECONDS: saliency_done - start,
             MIXING_SECONDS: mixing_done - saliency_done,
         }

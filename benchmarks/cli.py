@@ -7,6 +7,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.cli_speech import add_speech_commands
+
 REPORTS = Path("reports")
 
 
@@ -352,6 +354,7 @@ def get_parser() -> argparse.ArgumentParser:
     table2.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     table2.set_defaults(handler=_table2)
     _add_analysis_commands(commands)
+    add_speech_commands(commands)
 
     train = commands.add_parser(
         "train",

@@ -2,7 +2,10 @@
 
 ``train(config)`` builds the data, the model and the method by name, then per epoch trains
 (every batch timed by phase), evaluates (top-1/top-5 error, expected calibration error),
-logs to MLflow and writes a checkpoint atomically. Rerunning the same command, or
+logs to MLflow and writes a checkpoint atomically. Datasets with a validation split (Speech
+Commands) are evaluated on it too each epoch (``val_*`` metrics); ``patience`` then stops on
+the validation accuracy and ``test_top1_error_at_best_val`` records the test error at the best
+validation epoch, else both use the test set. Rerunning the same command, or
 ``--resume``, continues the same MLflow run from the last checkpoint; a run killed mid-epoch
 and resumed ends with the same metrics as an uninterrupted one (tested on the CPU). A failed
 run is marked FAILED with its error; a non-finite loss stops the run naming the batch.
@@ -35,6 +38,7 @@ import torch.nn.functional as F
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 from torch import nn
+from torch.utils.data import DataLoader
 from torchmetrics.classification import MulticlassCalibrationError
 from tqdm.auto import tqdm
 
@@ -42,7 +46,7 @@ from baselines.manifold_mixup import StagedForward
 from benchmarks import checkpoint
 from benchmarks.configs import Phase, TrainConfig
 from benchmarks.data import (
-    build_datasets,
+    build_splits,
     check_dataset,
     dataset_spec,
     make_loaders,
@@ -167,13 +171,20 @@ def _parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, A
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig):
-    optimizer = torch.optim.SGD(
-        _parameter_groups(model, config),
-        lr=config.lr,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-        nesterov=config.nesterov,
-    )
+    """SGD with the config's momentum, or Adam (default betas) for configs whose ``optimizer``
+    is ``adam`` (``benchmarks.configs.speech``); MultiStepLR on the milestones either way."""
+    if getattr(config, "optimizer", "sgd") == "adam":
+        optimizer = torch.optim.Adam(
+            _parameter_groups(model, config), lr=config.lr, weight_decay=config.weight_decay
+        )
+    else:
+        optimizer = torch.optim.SGD(
+            _parameter_groups(model, config),
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            nesterov=config.nesterov,
+        )
     scheduler = torch.optim.lr_scheduler.MultiStepLR(
         optimizer, milestones=list(config.milestones), gamma=config.lr_decay
     )
@@ -244,6 +255,17 @@ class _InputRecorder:
         self._hook.remove()
 
 
+def eval_loader(dataset, batch_size: int, workers: int) -> DataLoader:
+    """An in-order loader over every item (the validation set), as ``make_loaders``' test one."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        pin_memory=torch.cuda.is_available(),
+    )
+
+
 def _batches_per_epoch(loader, limit: int | None) -> int:
     return len(loader) if limit is None else min(len(loader), limit)
 
@@ -269,9 +291,13 @@ def train(
     device = pick_device(world)
     spec = dataset_spec(config.dataset)
     # Everything that can fail on the user's input fails here, before any run is created.
-    train_set, test_set = build_datasets(config.dataset, config.data_dir, download=config.download)
+    train_set, test_set, val_set = build_splits(
+        config.dataset, config.data_dir, download=config.download
+    )
     check_dataset(train_set, spec, split="train")
     check_dataset(test_set, spec, split="test")
+    if val_set is not None:
+        check_dataset(val_set, spec, split="validation")
     method = get_method(
         config.method,
         num_classes=spec.num_classes,
@@ -317,7 +343,8 @@ def train(
 
     path = checkpoint_path(config, checkpoint_root)
     state = checkpoint.load(path) if resume and path.exists() else None
-    start_epoch, best_accuracy, stale_epochs = 0, -1.0, 0
+    # best_accuracy: of the monitored split (validation where there is one, else test).
+    start_epoch, best_accuracy, stale_epochs, test_at_best = 0, -1.0, 0, math.nan
     history: dict[str, list[float]] = defaultdict(list)
     if state is not None:
         model.load_state_dict(state["model"])
@@ -327,6 +354,7 @@ def train(
         checkpoint.restore_random_states(state["random"], generators)
         start_epoch = state["epoch"]
         best_accuracy, stale_epochs = state["best_accuracy"], state["stale_epochs"]
+        test_at_best = state.get("test_at_best", math.nan)
         history.update({key: list(values) for key, values in state["history"].items()})
     else:
         torch.manual_seed(config.seed)
@@ -350,6 +378,9 @@ def train(
     timer = BatchTimer(device, warmup=config.warmup_batches)
     phase = active_phase(config, start_epoch)
     train_loader, test_loader = loaders_for(phase)
+    val_loader = None
+    if val_set is not None:
+        val_loader = eval_loader(val_set, config.batch_size, config.workers)
     recorder = _InputRecorder(train_model) if world.is_main and start_epoch == 0 else None
     metrics: dict[str, float] = {}
     try:
@@ -395,13 +426,30 @@ def train(
                 amp=config.amp,
                 limit=config.limit_eval_batches,
             )
+            monitored = "test"
+            if val_loader is not None:
+                monitored = "val"
+                val_metrics = evaluate(
+                    model,
+                    val_loader,
+                    spec.num_classes,
+                    device,
+                    amp=config.amp,
+                    limit=config.limit_eval_batches,
+                )
+                epoch_metrics |= {
+                    key.replace("test_", "val_", 1): value for key, value in val_metrics.items()
+                }
             epoch_metrics |= timer.summary()
-            accuracy = 100 - epoch_metrics["test_top1_error"]
+            accuracy = 100 - epoch_metrics[f"{monitored}_top1_error"]
             if accuracy > best_accuracy:
                 best_accuracy, stale_epochs = accuracy, 0
+                test_at_best = epoch_metrics["test_top1_error"]
             else:
                 stale_epochs += 1
-            epoch_metrics["best_test_top1_error"] = 100 - best_accuracy
+            epoch_metrics[f"best_{monitored}_top1_error"] = 100 - best_accuracy
+            if val_loader is not None:
+                epoch_metrics["test_top1_error_at_best_val"] = test_at_best
             for key, value in epoch_metrics.items():
                 history[key].append(value)
             metrics = epoch_metrics
@@ -419,6 +467,7 @@ def train(
                         "epoch": epoch + 1,
                         "best_accuracy": best_accuracy,
                         "stale_epochs": stale_epochs,
+                        "test_at_best": test_at_best,
                         "history": dict(history),
                         "random": checkpoint.random_states(generators),
                         "run_id": run_id,

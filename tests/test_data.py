@@ -49,10 +49,15 @@ def _denormalise(image: torch.Tensor, spec: DatasetSpec) -> torch.Tensor:
 def test_dataset_spec_of_every_name():
     sizes = {"cifar100": 32, "tiny-imagenet": 64, "imagenet": 224, "builtin": 32}
     classes = {"cifar100": 100, "tiny-imagenet": 200, "imagenet": 1000, "builtin": 10}
+    # Spectrograms: 1 channel, 160 frequency bins high (image_size) and 100 frames wide.
+    sizes |= {"speechcommands": 160, "speech-builtin": 160}
+    classes |= {"speechcommands": 30, "speech-builtin": 10}
+    channels = {"speechcommands": 1, "speech-builtin": 1}
     for name in DATASET_NAMES:
         spec = dataset_spec(name)
         assert spec.name == name
-        assert (spec.image_size, spec.num_classes, spec.channels) == (sizes[name], classes[name], 3)
+        expected = (sizes[name], classes[name], channels.get(name, 3))
+        assert (spec.image_size, spec.num_classes, spec.channels) == expected
         assert all(s > 0 for s in spec.std)
 
 

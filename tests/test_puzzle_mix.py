@@ -13,11 +13,15 @@ from torch import nn
 from baselines.pairs import Pairing
 from baselines.puzzle_mix import (
     EdgeWeightedSwap,
+    Geometry,
     PuzzleMix,
     PuzzleMixConfig,
     PuzzleMixParams,
+    block_index,
+    boundary_steps,
     complete_assignment,
     draw_params,
+    geometry,
     graph_cut_mask,
     greedy_assignment,
     label_prior,
@@ -26,6 +30,7 @@ from baselines.puzzle_mix import (
     puzzle_mix,
     realised_lambda,
     transport_sources,
+    upsample_mask,
 )
 from comixup.method import (
     CLEAN_ACCURACY,
@@ -366,13 +371,7 @@ def test_bad_input_raises_with_a_fix():
     nan_saliency[0, 0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         mix(saliency=nan_saliency)
-    with pytest.raises(ValueError, match="5x5 block grid does not divide the 16x16 input"):
-        mix(config=dataclasses.replace(CONFIG, block_nums=(4, 5)))
-    with pytest.raises(ValueError, match="neigh_size 4 does not divide the 6-pixel blocks"):
-        mix(x=x[..., :12, :12], saliency=saliency[..., :12, :12])
-    with pytest.raises(ValueError, match="t_size 3 does not divide"):
-        mix(config=dataclasses.replace(CONFIG, t_size=3))
-    with pytest.raises(ValueError, match="square images"):
+    with pytest.raises(ValueError, match="16x16 block grid needs at least 16 pixels per side"):
         mix(x=x[..., :8], saliency=saliency[..., :8])
     with pytest.raises(ValueError, match="saliency maps are"):
         mix(saliency=saliency[..., :8, :8])
@@ -391,3 +390,80 @@ def test_bad_config_raises():
         PuzzleMixConfig(block_nums=())
     with pytest.raises(ValueError, match="data_mean and data_std together"):
         PuzzleMixConfig(data_mean=(0.5, 0.5, 0.5))
+
+
+# --- inputs that are not square, grids that do not divide them ------------------------------
+
+
+def test_blocks_that_do_not_divide_differ_by_at_most_one_and_refine():
+    for length, blocks in ((100, 8), (100, 16), (160, 16), (17, 5), (32, 4)):
+        sizes = torch.bincount(block_index(length, blocks), minlength=blocks)
+        assert sizes.sum() == length and sizes.max() - sizes.min() <= (length % blocks > 0)
+        # A grid of 3 * blocks cells refines the grid of ``blocks``.
+        fine, coarse = block_index(length * 3, blocks * 3), block_index(length * 3, blocks)
+        assert torch.equal(fine // 3, coarse)
+
+
+@pytest.mark.parametrize(("size", "block_num"), [(16, 2), (16, 4), (32, 8), (32, 16)])
+def test_data_smoothness_is_the_official_pooled_step_on_equal_blocks(size, block_num):
+    g = torch.Generator().manual_seed(size + block_num)
+    first, second = torch.rand(2, 3, 3, size, size, generator=g)
+    geo = geometry(size, size, block_num, CONFIG)
+    k = geo.neigh_rows
+    a = torch.nn.functional.avg_pool2d(first, k)
+    b = torch.nn.functional.avg_pool2d(second, k)
+    per = size // block_num // k  # official neigh_penalty on the pooled images
+    vertical = (a[:, :, per - 1 : -1 : per, :] - b[:, :, per::per, :]).abs().mean(1)
+    horizontal = (a[:, :, :, per - 1 : -1 : per] - b[:, :, :, per::per]).abs().mean(1)
+    expected = (
+        vertical.unflatten(-1, (-1, per)).mean(-1),
+        horizontal.unflatten(-2, (-1, per)).mean(-2),
+    )
+    for got, want in zip(boundary_steps(first, second, geo), expected, strict=True):
+        torch.testing.assert_close(got, want)
+
+
+def test_spectrogram_geometry_uses_unequal_blocks_instead_of_failing():
+    assert geometry(160, 100, 8, CONFIG) == Geometry(160, 100, 8, 4, 4, 24)
+    assert geometry(160, 100, 16, CONFIG) == Geometry(160, 100, 16, 4, 4, 16)
+    assert geometry(12, 12, 2, CONFIG).neigh_rows == 4  # 6-pixel blocks: chunks of 4 and 2
+
+
+@pytest.mark.parametrize(("height", "width", "block_num"), [(30, 17, 4), (20, 13, 5), (24, 16, 8)])
+def test_non_square_inputs_mix_each_pixel_from_the_pair_with_pixel_share_labels(
+    height, width, block_num
+):
+    g = torch.Generator().manual_seed(height * width)
+    x = torch.rand(5, 2, height, width, generator=g)
+    saliency = torch.rand(5, height, width, generator=g)
+    y_onehot = nn.functional.one_hot(torch.arange(5), NUM_CLASSES).float()
+    config = dataclasses.replace(CONFIG, transport=False)
+    result = mix_with_params(x, y_onehot, saliency, params(block_num, [1, 2, 3, 4, 0], 0.5), config)
+    weight = upsample_mask(result.mask, height, width)
+    expected = weight.unsqueeze(1) * x + (1 - weight.unsqueeze(1)) * x[[1, 2, 3, 4, 0]]
+    torch.testing.assert_close(result.x_mixed, expected)
+    torch.testing.assert_close(result.lam, weight.flatten(1).mean(1))
+    torch.testing.assert_close(result.y_soft.gather(1, torch.arange(5)[:, None])[:, 0], result.lam)
+    torch.testing.assert_close(result.y_soft.sum(1), torch.ones(5))
+
+
+def test_transport_on_unequal_blocks_moves_the_images_own_cells():
+    g = torch.Generator().manual_seed(11)
+    image = torch.rand(2, 3, 30, 17, generator=g)
+    identity = torch.arange(49).expand(2, 49)
+    assert torch.equal(move_blocks(image, identity, 7), image)
+    # Rows split 5,4,4,5,4,4,4 and columns 3,2,3,2,3,2,2: swapping cells (0, 0) and (0, 2),
+    # both 5x3, moves their pixels exactly and leaves the others in place.
+    swap = identity.clone()
+    swap[:, [0, 2]] = swap[:, [2, 0]]
+    moved = move_blocks(image, swap, 7)
+    assert torch.equal(moved[:, :, :5, :3], image[:, :, :5, 5:8])
+    assert torch.equal(moved[:, :, :5, 5:8], image[:, :, :5, :3])
+    assert torch.equal(moved[:, :, :5, 3:5], image[:, :, :5, 3:5])
+    assert torch.equal(moved[:, :, 5:], image[:, :, 5:])
+    # A full transport on a spectrogram-shaped batch keeps labels valid.
+    x, y = torch.rand(4, 1, 40, 25, generator=g), torch.tensor([0, 1, 2, 3])
+    saliency = torch.rand(4, 40, 25, generator=g)
+    x_mixed, y_soft = puzzle_mix(x, y, saliency, CONFIG, num_classes=NUM_CLASSES, generator=g)
+    assert x_mixed.shape == x.shape
+    torch.testing.assert_close(y_soft.sum(1), torch.ones(4))

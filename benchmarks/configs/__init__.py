@@ -4,7 +4,7 @@
 applies ``--set key=value`` strings (``method.<field>=value`` for the method's settings).
 """
 
-from benchmarks.configs import builtin, cifar100, imagenet, tiny_imagenet
+from benchmarks.configs import builtin, cifar100, imagenet, speech, tiny_imagenet
 from benchmarks.configs.base import Phase, TrainConfig, apply_overrides
 
 PRESETS: dict[str, TrainConfig] = {
@@ -12,6 +12,8 @@ PRESETS: dict[str, TrainConfig] = {
     "tiny-imagenet": tiny_imagenet.CONFIG,
     "imagenet": imagenet.CONFIG,
     "builtin": builtin.CONFIG,
+    "speechcommands": speech.CONFIG,
+    "speech-builtin": speech.BUILTIN_CONFIG,
 }
 
 

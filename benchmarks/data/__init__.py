@@ -1,54 +1,80 @@
-"""Image datasets for the benchmarks: one registry, the real loaders and layouts.
+"""Datasets for the benchmarks: one registry, the real loaders and layouts.
 
 ``build_datasets(name, data_dir)`` returns ``(train_set, test_set)`` whose items are
-``(normalised float image tensor, int label)``; ``dataset_spec(name)`` gives the class count,
-input size and normalisation; ``check_dataset`` checks a built set against its spec before
-training; ``make_loaders`` wraps both sets in loaders driven by one seed.
+``(normalised float tensor, int label)``; ``build_splits`` adds the validation set of the
+datasets that have one; ``dataset_spec(name)`` gives the class count, input size and
+normalisation; ``check_dataset`` checks a built set against its spec before training;
+``make_loaders`` wraps train and test sets in loaders driven by one seed.
 
-============= =================================== ========== ====================================
-name          loader                              input      source of transforms and mean/std
-============= =================================== ========== ====================================
-cifar100      torchvision ``CIFAR100``            32x32      official ``load_data.py``
-tiny-imagenet ``ImageFolder`` (after preparation) 64x64      official ``load_data.py``
-imagenet      ``ImageFolder``                     224x224    torchvision reference recipe
-builtin       scikit-learn digits, in memory      32x32      this package (``builtin.py``)
-============= =================================== ========== ====================================
+============== ============================== ========= ======================================
+name           loader                         input     source of transforms and features
+============== ============================== ========= ======================================
+cifar100       torchvision ``CIFAR100``       3x32x32   official ``load_data.py``
+tiny-imagenet  ``ImageFolder`` (prepared)     3x64x64   official ``load_data.py``
+imagenet       ``ImageFolder``                3x224x224 torchvision reference recipe
+builtin        scikit-learn digits, in memory 3x32x32   this package (``builtin.py``)
+speechcommands torchaudio ``SPEECHCOMMANDS``  1x160x100 GCommandsPytorch spectrograms of the
+               (v0.01, 30 words)                        mixup speech experiment (``speech.py``)
+speech-builtin espeak-ng words, same layout   1x160x100 the same (``speech_builtin.py``)
+============== ============================== ========= ======================================
 
-Nothing here downloads unless asked (``download=True``, CIFAR-100 only); missing data raises
-``DatasetNotFoundError`` with the folder looked in and the command that gets the data.
+The speech sets also have a validation split (the release's ``validation_list.txt``):
+``build_splits`` returns it as ``Splits.val``; the image sets have none (``val`` is None).
+
+Nothing here downloads unless asked (``download=True``: CIFAR-100 through torchvision, Speech
+Commands through torchaudio); ``speech-builtin`` is synthesised locally on first use. Missing
+data raises ``DatasetNotFoundError`` with the folder looked in and the command that gets it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from torch.utils.data import Dataset
 
-from benchmarks.data import builtin, cifar, imagenet, tiny_imagenet
+from benchmarks.data import builtin, cifar, imagenet, speech, speech_builtin, tiny_imagenet
 from benchmarks.data.checks import check_dataset
 from benchmarks.data.loaders import make_loaders
 from benchmarks.data.spec import DatasetNotFoundError, DatasetSpec
+from benchmarks.data.speech_builtin import make_speech_builtin
 from benchmarks.data.tiny_imagenet import prepare_tiny_imagenet
 
 __all__ = [
     "DATASET_NAMES",
     "DatasetNotFoundError",
     "DatasetSpec",
+    "Splits",
     "build_datasets",
+    "build_splits",
     "check_dataset",
     "dataset_spec",
     "make_loaders",
+    "make_speech_builtin",
     "prepare_tiny_imagenet",
     "set_train_crop",
 ]
 
-_Builder = Callable[..., tuple[Dataset, Dataset]]
+
+class Splits(NamedTuple):
+    """The sets of one dataset: train (with training augmentation), test, and validation where
+    the dataset defines one (else None)."""
+
+    train: Dataset
+    test: Dataset
+    val: Dataset | None = None
+
+
+_Builder = Callable[..., tuple[Dataset, ...]]
+"""``(data_dir, *, download) -> (train, test)`` or ``(train, test, val)``."""
 _REGISTRY: dict[str, tuple[DatasetSpec, _Builder]] = {
     "cifar100": (cifar.SPEC, cifar.build),
     "tiny-imagenet": (tiny_imagenet.SPEC, tiny_imagenet.build),
     "imagenet": (imagenet.SPEC, imagenet.build),
     "builtin": (builtin.SPEC, builtin.build),
+    "speechcommands": (speech.SPEC, speech.build),
+    "speech-builtin": (speech_builtin.SPEC, speech_builtin.build),
 }
 DATASET_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
@@ -73,16 +99,25 @@ def build_datasets(
 ) -> tuple[Dataset, Dataset]:
     """The train set (with training augmentation) and test set (eval transforms) of ``name``.
 
-    ``data_dir`` is the folder holding the dataset (``builtin`` ignores it; None is fine there).
-    ``download`` lets torchvision fetch CIFAR-100; for the others it can't, and the error says
-    how to get them.
+    ``data_dir`` is the folder holding the dataset (``builtin`` ignores it and
+    ``speech-builtin`` has a default; None is fine there). ``download`` lets torchvision fetch
+    CIFAR-100 and torchaudio Speech Commands; for the others it can't, and the error says how
+    to get them. A validation split, where the dataset has one, is left out: see
+    :func:`build_splits`.
 
     Raises:
         ValueError: an unknown name, or no ``data_dir`` for a dataset read from disk.
         DatasetNotFoundError: the files are missing or not prepared; the message names the
             folder and the command that downloads or prepares them.
     """
-    return _entry(name)[1](data_dir, download=download)
+    splits = build_splits(name, data_dir, download=download)
+    return splits.train, splits.test
+
+
+def build_splits(name: str, data_dir: str | Path | None, *, download: bool = False) -> Splits:
+    """Train, test and (where the dataset has one, else None) validation set of ``name``;
+    arguments and errors as :func:`build_datasets`."""
+    return Splits(*_entry(name)[1](data_dir, download=download))
 
 
 def set_train_crop(train_set: Dataset, name: str, crop_size: int, min_scale: float) -> None:

@@ -3,8 +3,8 @@
 ``get_model(name, num_classes, width=..., stride=...)`` builds a randomly initialised model
 (nothing is downloaded). Every model declares Manifold Mixup's mixing stages
 (``baselines.manifold_mixup``): ``mixing_stages()`` returns three callables whose composition
-is ``forward``, split after the first and second residual stage, as the official
-``mixup_hidden`` forward of Puzzle Mix / Co-Mixup.
+is ``forward``, split after the first and second residual stage (conv block for the speech
+nets), as the official ``mixup_hidden`` forward of Puzzle Mix / Co-Mixup.
 
 =================  ==========================================  =================================
 name               architecture (source)                       ``width`` (None = paper width)
@@ -17,12 +17,17 @@ resnext29_4_24     ResNeXt-29, cardinality 4, base width 24     stem channels an
                    (official ``models/resnext.py``)             64; planes w, 2w, 4w, inner
                                                                 width 4 * floor(planes * 24 / 64)
 resnet50           torchvision ResNet-50, ImageNet stem         fixed: must be None
+lenet              LeNet for 1x160x100 spectrograms             conv channels, 20
+                   (GCommandsPytorch ``model.py``, ``speech.py``)
+vgg11              VGG-11 with batch norm, 1 input channel      first stage, 64; stages w, 2w,
+                   (GCommandsPytorch ``model.py``, ``speech.py``) 4w, 4w, 8w x 4
 =================  ==========================================  =================================
 
 ``stride`` is the first convolution's stride: 1 for CIFAR 32x32, 2 for Tiny-ImageNet 64x64
 (the official ``main.py``); ResNet-50 ignores it (its ImageNet stem has stride 2 and a max
-pool). All CIFAR nets pool adaptively, so they match the official fixed-window pools at their
-natural input sizes and accept others.
+pool), and so do the speech nets (they keep the reference's strides). All CIFAR nets and the
+speech nets pool adaptively, so they match the official fixed-window pools (fixed linear
+layers) at their natural input sizes and accept others.
 """
 
 from __future__ import annotations
@@ -34,11 +39,14 @@ from torch import nn
 from benchmarks.models.preactresnet import PreActResNet18
 from benchmarks.models.resnet50 import ResNet50
 from benchmarks.models.resnext import CifarResNeXt
+from benchmarks.models.speech import VGG11, LeNet
 from benchmarks.models.wide_resnet import WideResNet
 
 __all__ = [
     "MODEL_NAMES",
+    "VGG11",
     "CifarResNeXt",
+    "LeNet",
     "PreActResNet18",
     "ResNet50",
     "WideResNet",
@@ -76,11 +84,23 @@ def _resnet50(num_classes: int, width: int | None, stride: int) -> nn.Module:
     return ResNet50(num_classes)
 
 
+def _lenet(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    del stride  # the reference's strides
+    return LeNet(num_classes, width=20 if width is None else width)
+
+
+def _vgg11(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    del stride
+    return VGG11(num_classes, width=64 if width is None else width)
+
+
 _REGISTRY: dict[str, Callable[[int, int | None, int], nn.Module]] = {
     "preactresnet18": _preactresnet18,
     "wrn16_8": _wrn16_8,
     "resnext29_4_24": _resnext29_4_24,
     "resnet50": _resnet50,
+    "lenet": _lenet,
+    "vgg11": _vgg11,
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
@@ -95,7 +115,7 @@ def get_model(
         num_classes: size of the classifier's output (at least 1).
         width: the first stage's channel count (see the module table); None for the paper's.
         stride: the first convolution's stride (1 for 32x32 inputs, 2 for 64x64 Tiny-ImageNet);
-            ignored by resnet50.
+            ignored by resnet50, lenet and vgg11.
 
     Raises:
         ValueError: for an unknown name (listing ``MODEL_NAMES``), a non-positive

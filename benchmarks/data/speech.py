@@ -1,0 +1,384 @@
+"""Google Speech Commands v0.01 (30 words) as normalised 1x160x100 spectrograms.
+
+Data: the v0.01 release (Warden 2017; about 65,000 one-second utterances of 30 words by a few
+thousand speakers), the set of the mixup paper's speech experiment (Zhang et al., "mixup: Beyond
+Empirical Risk Minimization", ICLR 2018, sec. 3.4) and of the Co-Mixup supplement's. torchaudio's
+``SPEECHCOMMANDS`` defaults to the 35-word v0.02, so it is asked for
+``url="speech_commands_v0.01"``; it unpacks to ``<data_dir>/SpeechCommands/speech_commands_v0.01/
+<word>/<speaker>_nohash_<n>.wav`` with ``validation_list.txt`` and ``testing_list.txt``, and its
+``subset="training" | "validation" | "testing"`` gives the official split (training = every
+utterance in neither list). The ``_background_noise_`` folder is not a word and is excluded.
+``--data-dir`` is torchaudio's root; the unpacked ``speech_commands_v0.01`` folder itself is
+accepted too.
+
+Decoding: ``SPEECHCOMMANDS.__getitem__`` decodes through ``torchaudio.load``, which in torchaudio
+2.11 needs the separate ``torchcodec`` package and FFmpeg's shared libraries. Only the file lists
+and splits are taken from it (``get_metadata(n)`` does not decode) and the WAVs, 16-bit PCM at
+16 kHz mono, are read with ``scipy.io.wavfile``: scipy is already a dependency, so the README's
+two set-up commands stay sufficient, and no system library is needed.
+
+Features, following the loader of the mixup speech experiment's lineage (``gcommand_loader.py``
+of github.com/adiyoss/GCommandsPytorch, whose LeNet/VGG the paper trains; its defaults
+``--window_size .02 --window_stride .01 --window_type hamming --normalize True``):
+
+- each utterance zero-padded or cut to one second (16,000 samples at 16 kHz);
+- short-time Fourier transform (``torchaudio.transforms.Spectrogram``): 20 ms Hamming window
+  (``n_fft = win_length = 320``), 10 ms hop (``hop_length = 160``), centred frames with reflect
+  padding (librosa's ``stft`` of that loader), magnitude (``power=1``): 161 frequency bins
+  (0 to 8 kHz in 50 Hz steps) x 101 frames;
+- ``log(1 + magnitude)`` (the loader's ``np.log1p``);
+- kept: the 160 bins below the Nyquist frequency and the first 100 frames (100 frames per
+  second), the 160x100 of the Co-Mixup supplement (the mixup paper pads to 160x101);
+- normalised per utterance to mean 0 and standard deviation 1 over its 160x100 values (the
+  loader's z-score; an all-silent utterance is only centred).
+
+Orientation: height = frequency (160 rows, low frequencies first), width = time (100 columns),
+as the loader's ``(1, freq, time)`` tensors; at this size GCommandsPytorch's LeNet and VGG-11
+reach their fully-connected layers with exactly their 16,280 and 7,680 features.
+
+Features are computed once per split and cached as ``<split>.pt`` (float16, with the file list
+it was made from) under ``<data_dir>/comixup-features/<key>/``, ``key`` a digest of the feature
+parameters; a cache whose file list differs from the split's is recomputed. When the data folder
+is not writable the cache goes to ``~/.cache/comixup-bench/speech-features/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchaudio
+from scipy.io import wavfile
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from benchmarks.data.spec import DatasetNotFoundError, DatasetSpec, require_data_dir
+
+URL = "speech_commands_v0.01"
+"""torchaudio's name of the 30-word release (its default is the 35-word v0.02)."""
+ARCHIVE_FOLDER = "SpeechCommands"
+"""torchaudio's ``folder_in_archive``: the release unpacks to ``<root>/SpeechCommands/<URL>``."""
+BACKGROUND = "_background_noise_"
+"""Long noise recordings shipped beside the words; not a class."""
+SUBSETS = {"train": "training", "val": "validation", "test": "testing"}
+"""Our split names -> torchaudio's ``subset`` names."""
+CACHE_FOLDER = "comixup-features"
+USER_CACHE = Path("~/.cache/comixup-bench/speech-features")
+
+
+@dataclass(frozen=True)
+class SpectrogramSpec(DatasetSpec):
+    """A :class:`DatasetSpec` for spectrograms: ``image_size`` is the height (frequency bins),
+    ``frames`` the width (time frames); the input is ``(channels, image_size, frames)``."""
+
+    frames: int = 100
+
+
+SPEC = SpectrogramSpec(
+    name="speechcommands",
+    num_classes=30,
+    image_size=160,
+    frames=100,
+    channels=1,
+    # Each spectrogram is normalised on its own (mean 0, std 1), so the loaders apply nothing
+    # more; these values only tell plots and mixers what the inputs are.
+    mean=(0.0,),
+    std=(1.0,),
+)
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """The spectrogram recipe (module docstring); its digest keys the feature cache."""
+
+    sample_rate: int = 16_000
+    """Speech Commands' rate; other rates are refused rather than resampled."""
+    n_fft: int = 320
+    """20 ms window at 16 kHz (GCommandsPytorch ``--window_size .02``): 161 bins."""
+    hop_length: int = 160
+    """10 ms hop (``--window_stride .01``): 100 frames per second."""
+    window: str = "hamming"
+    """``--window_type hamming`` (periodic, as librosa's ``get_window``)."""
+    n_freq: int = 160
+    """Bins kept: all but the Nyquist bin."""
+    n_frames: int = 100
+    """Frames kept: one second."""
+    version: int = 1
+    """Bumped when the computation changes, so that old caches are not reused."""
+
+    @property
+    def samples(self) -> int:
+        """Samples per utterance after padding or cutting: one second."""
+        return self.sample_rate
+
+    def key(self) -> str:
+        text = json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+FEATURES = FeatureParams()
+
+
+# ------------------------------------------------------------------------------ features ----
+
+
+def read_wav(path: str | Path, sample_rate: int = FEATURES.sample_rate) -> torch.Tensor:
+    """A mono WAV as float32 samples in [-1, 1): 16-bit PCM (Speech Commands), also 32-bit PCM,
+    8-bit and float WAVs.
+
+    Raises:
+        ValueError: the file is not mono or not at ``sample_rate``.
+    """
+    rate, data = wavfile.read(path)
+    if rate != sample_rate:
+        raise ValueError(f"{path} is sampled at {rate} Hz, expected {sample_rate} Hz.")
+    if data.ndim != 1:
+        raise ValueError(f"{path} has {data.shape[1]} channels, expected mono.")
+    if data.dtype == np.int16:
+        samples = data.astype(np.float32) / 32768.0
+    elif data.dtype == np.int32:
+        samples = data.astype(np.float32) / 2147483648.0
+    elif data.dtype == np.uint8:
+        samples = (data.astype(np.float32) - 128.0) / 128.0
+    else:
+        samples = data.astype(np.float32)
+    return torch.from_numpy(samples)
+
+
+def fix_length(waveform: torch.Tensor, samples: int) -> torch.Tensor:
+    """Zero-pad (at the end) or cut a (samples,) waveform to ``samples``."""
+    if waveform.shape[-1] >= samples:
+        return waveform[..., :samples]
+    return torch.nn.functional.pad(waveform, (0, samples - waveform.shape[-1]))
+
+
+def spectrograms(waveforms: torch.Tensor, params: FeatureParams = FEATURES) -> torch.Tensor:
+    """Normalised log spectrograms (N, n_freq, n_frames) of one-second waveforms (N, samples)."""
+    if waveforms.ndim != 2 or waveforms.shape[1] != params.samples:
+        raise ValueError(
+            f"expected waveforms of shape (N, {params.samples}), got {tuple(waveforms.shape)}; "
+            "pad or cut them with fix_length first."
+        )
+    windows = {"hamming": torch.hamming_window, "hann": torch.hann_window}
+    transform = torchaudio.transforms.Spectrogram(
+        n_fft=params.n_fft,
+        win_length=params.n_fft,
+        hop_length=params.hop_length,
+        window_fn=windows[params.window],
+        power=1.0,
+        center=True,
+        pad_mode="reflect",
+    )
+    magnitude = transform(waveforms)[:, : params.n_freq, : params.n_frames]
+    spec = torch.log1p(magnitude)
+    mean = spec.mean(dim=(1, 2), keepdim=True)
+    std = spec.std(dim=(1, 2), keepdim=True)
+    return torch.where(std > 0, (spec - mean) / std.clamp_min(1e-12), spec - mean)
+
+
+def compute_features(
+    paths: list[Path],
+    params: FeatureParams = FEATURES,
+    *,
+    chunk: int = 1024,
+    progress: bool = True,
+    description: str = "",
+) -> torch.Tensor:
+    """Spectrograms (N, n_freq, n_frames) in float16 of the WAV files ``paths``."""
+    features = torch.empty(len(paths), params.n_freq, params.n_frames, dtype=torch.float16)
+    label = f"{description} spectrograms".strip()
+    bar = tqdm(total=len(paths), desc=label, unit="file", disable=not progress)
+    for start in range(0, len(paths), chunk):
+        batch = [
+            fix_length(read_wav(path, params.sample_rate), params.samples)
+            for path in paths[start : start + chunk]
+        ]
+        features[start : start + len(batch)] = spectrograms(torch.stack(batch), params).half()
+        bar.update(len(batch))
+    bar.close()
+    return features
+
+
+# ------------------------------------------------------------------------------- the set ----
+
+
+class SpectrogramDataset(Dataset):
+    """Cached spectrograms; items are ``(float32 (1, n_freq, n_frames) tensor, int label)``.
+
+    Attributes mirror torchvision's datasets so ``check_dataset`` treats all alike: ``classes``
+    (the words, sorted) and ``targets``; ``files`` holds each item's path relative to the
+    dataset folder (``<word>/<speaker>_nohash_<n>.wav``), ``root`` that folder.
+    """
+
+    def __init__(
+        self,
+        features: torch.Tensor,
+        targets: list[int],
+        classes: list[str],
+        files: list[str],
+        root: Path,
+    ) -> None:
+        if features.ndim != 3 or len(features) != len(targets) or len(targets) != len(files):
+            raise ValueError(
+                f"expected (N, F, T) features, N targets and N files, got "
+                f"{tuple(features.shape)}, {len(targets)} and {len(files)}."
+            )
+        self.features = features
+        self.targets = targets
+        self.classes = classes
+        self.files = files
+        self.root = root
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.features[index].float().unsqueeze(0), self.targets[index]
+
+
+def locate(data_dir: Path) -> tuple[Path, str]:
+    """torchaudio's ``(root, folder_in_archive)`` for ``data_dir``: its root holding
+    ``SpeechCommands/speech_commands_v0.01``, or that unpacked folder itself."""
+    if (data_dir / ARCHIVE_FOLDER / URL).is_dir():
+        return data_dir, ARCHIVE_FOLDER
+    if data_dir.name == URL and (data_dir / "testing_list.txt").is_file():
+        return data_dir.parent, "."
+    return data_dir, ARCHIVE_FOLDER
+
+
+def dataset_folder(data_dir: Path) -> Path:
+    """Where the word folders and split lists are for ``data_dir`` (see :func:`locate`)."""
+    root, folder = locate(data_dir)
+    return (root / folder / URL).resolve()
+
+
+def download_command(root: Path) -> str:
+    return (
+        'python -c "import torchaudio; torchaudio.datasets.SPEECHCOMMANDS('
+        f'{str(root)!r}, url={URL!r}, download=True)"'
+    )
+
+
+def _not_found(data_dir: Path, what: str) -> DatasetNotFoundError:
+    message = f"Speech Commands v0.01 not found: {what}."
+    newer = data_dir / ARCHIVE_FOLDER / "speech_commands_v0.02"
+    if newer.is_dir():
+        message += (
+            f" {newer} holds the 35-word v0.02 release; the experiment uses the 30-word v0.01."
+        )
+    message += (
+        f" Pass --download to fetch it (about 1.4 GB) into {data_dir}, or run: "
+        f"{download_command(data_dir)}"
+    )
+    return DatasetNotFoundError(message)
+
+
+def word_classes(folder: Path) -> list[str]:
+    """The word folders (sorted), without ``_background_noise_`` or other ``_``-folders."""
+    return sorted(
+        child.name
+        for child in folder.iterdir()
+        if child.is_dir() and not child.name.startswith("_") and any(child.glob("*.wav"))
+    )
+
+
+def _cache_file(folder: Path, split: str, params: FeatureParams) -> Path:
+    base = folder.parent.parent if folder.parent.name == ARCHIVE_FOLDER else folder.parent
+    if not os.access(base, os.W_OK):
+        digest = hashlib.sha1(str(folder).encode()).hexdigest()[:12]
+        base = USER_CACHE.expanduser() / digest
+    return base / CACHE_FOLDER / params.key() / f"{split}.pt"
+
+
+def load_split(
+    folder_root: tuple[Path, str],
+    split: str,
+    classes: list[str],
+    params: FeatureParams = FEATURES,
+    *,
+    progress: bool = True,
+) -> SpectrogramDataset:
+    """One split (``train``, ``val`` or ``test``) from the cache, computing it when missing.
+
+    The file list and labels come from torchaudio's ``SPEECHCOMMANDS(..., subset=...)``
+    metadata (no decoding); labels index ``classes``.
+    """
+    root, archive_folder = folder_root
+    listing = torchaudio.datasets.SPEECHCOMMANDS(
+        root, url=URL, folder_in_archive=archive_folder, subset=SUBSETS[split]
+    )
+    folder = Path(listing._path)
+    files, targets = [], []
+    index = {word: i for i, word in enumerate(classes)}
+    for n in range(len(listing)):
+        relpath, _, label, _, _ = listing.get_metadata(n)
+        if label not in index:  # e.g. a stray file listed outside the word folders
+            continue
+        files.append(Path(relpath).relative_to(URL).as_posix())
+        targets.append(index[label])
+    cache = _cache_file(folder, split, params)
+    if cache.is_file():
+        stored = torch.load(cache, weights_only=True)
+        if stored["files"] == files:
+            return SpectrogramDataset(stored["features"], targets, classes, files, folder)
+    features = compute_features(
+        [folder / name for name in files], params, progress=progress, description=split
+    )
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(f".tmp{os.getpid()}")
+    torch.save(
+        {"files": files, "features": features, "params": dataclasses.asdict(params)}, partial
+    )
+    os.replace(partial, cache)
+    return SpectrogramDataset(features, targets, classes, files, folder)
+
+
+def load_splits(
+    data_dir: Path, *, progress: bool | None = None
+) -> tuple[SpectrogramDataset, SpectrogramDataset, SpectrogramDataset]:
+    """``(train, test, val)`` of the release in ``data_dir``; ``progress`` (default: when
+    stderr is a terminal) shows a bar while features are computed.
+
+    Raises:
+        DatasetNotFoundError: the split lists or the word folders are missing.
+    """
+    if progress is None:
+        progress = sys.stderr.isatty()
+    located = locate(data_dir)
+    folder = dataset_folder(data_dir)
+    lists = ("validation_list.txt", "testing_list.txt")
+    missing = [name for name in lists if not (folder / name).is_file()]
+    if missing:
+        raise _not_found(data_dir, f"{folder} lacks {', '.join(missing)}")
+    classes = word_classes(folder)
+    if not classes:
+        raise _not_found(data_dir, f"{folder} has no word folders with WAV files")
+    train, test, val = (
+        load_split(located, split, classes, progress=progress) for split in ("train", "test", "val")
+    )
+    return train, test, val
+
+
+def build(
+    data_dir: str | Path | None, *, download: bool = False
+) -> tuple[Dataset, Dataset, Dataset]:
+    """Speech Commands v0.01 train, test and validation spectrograms from ``data_dir``.
+
+    With ``download`` torchaudio fetches and unpacks the archive (checksum-verified) first.
+
+    Raises:
+        DatasetNotFoundError: the release is not in ``data_dir`` (and ``download`` is off); the
+            message has the download command.
+    """
+    root = require_data_dir(SPEC.name, data_dir)
+    if download and not (dataset_folder(root) / "testing_list.txt").is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        torchaudio.datasets.SPEECHCOMMANDS(root, url=URL, download=True)
+    return load_splits(root)
