@@ -18,8 +18,20 @@ from comixup.solver import solve_labeling
 
 
 def upsample_labeling(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Nearest up-sampling of z (m', h, w, m) to per-pixel weights (m', m, H, W)."""
-    return F.interpolate(z.permute(0, 3, 1, 2), size=size, mode="nearest")
+    """Nearest up-sampling of z (m', h, w, m) to per-pixel weights (m', m, H, W).
+
+    Each block is repeated over its H/h x W/w pixels (exact block boundaries; F.interpolate's
+    nearest mode misplaces rows for some sizes, e.g. 164 px on a 4-block grid).
+    """
+    height, width = size
+    blocks = z.permute(0, 3, 1, 2)
+    if height % blocks.shape[2] or width % blocks.shape[3]:
+        raise ValueError(
+            f"a {blocks.shape[2]}x{blocks.shape[3]} labeling does not divide a {height}x{width} "
+            "image into equal blocks."
+        )
+    rows = blocks.repeat_interleave(height // blocks.shape[2], dim=2)
+    return rows.repeat_interleave(width // blocks.shape[3], dim=3)
 
 
 def mix_inputs(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -282,3 +282,14 @@ def test_grid_that_does_not_divide_the_image():
     x, y, saliency = random_batch(3, size=30)
     with pytest.raises(ValueError, match="a 4x4 grid does not divide the 30x30 input"):
         co_mixup(x, y, saliency, CONFIG, num_classes=10)
+
+
+def test_upsampling_keeps_exact_block_boundaries():
+    from comixup.mixing import upsample_labeling
+
+    z = torch.zeros(1, 4, 4, 2)
+    z[0, 1, :, 1] = 1  # second block row from input 1
+    z[..., 0] = 1 - z[..., 1]
+    weights = upsample_labeling(z, (164, 164))  # 41-pixel blocks
+    rows = weights[0, 1, :, 0]
+    assert torch.equal(rows.nonzero().flatten(), torch.arange(41, 82))
