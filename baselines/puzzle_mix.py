@@ -73,15 +73,9 @@ from torch import nn
 from baselines.pairs import Pairing, draw_pairing, mix_pair_labels
 from comixup.graphcut import GridSwap
 from comixup.method import (
-    CLEAN_ACCURACY,
     LAMBDA,
-    MIXING_SECONDS,
-    SALIENCY_SECONDS,
-    clean_pass_with_saliency,
-    clock,
-    soft_target_bce,
+    saliency_guided_loss,
     soft_targets,
-    top1_accuracy,
 )
 from comixup.mixing import to_soft_labels
 from comixup.saliency import check_saliency, normalize_saliency, pool_to_grid
@@ -866,24 +860,12 @@ class PuzzleMix:
     ) -> tuple[torch.Tensor, dict[str, float]]:
         check_images(x, self.config)
         y_soft = soft_targets(y, self.num_classes, x.shape[0]).to(x.device)
-        start = clock(x.device)
-        clean_weight = 2 * self.config.clean_lam / self.num_classes
-        saliency, clean_logits, clean_loss = clean_pass_with_saliency(
-            model, x, y_soft, clean_weight
-        )
-        saliency_done = clock(x.device)
-        with torch.no_grad():
+
+        def mix(saliency: torch.Tensor):
             check_saliency_for(x, saliency)
             params = draw_params(x.shape[0], self.config, generator)
-            result = mix_with_params(x, y_soft, saliency.detach(), params, self.config)
-        mixing_done = clock(x.device)
-        loss = soft_target_bce(model(result.x_mixed), result.y_soft)
-        if clean_loss is not None:
-            loss = loss + clean_loss
-        stats = {
-            CLEAN_ACCURACY: top1_accuracy(clean_logits, y_soft),
-            LAMBDA: result.lam.mean().item(),
-            SALIENCY_SECONDS: saliency_done - start,
-            MIXING_SECONDS: mixing_done - saliency_done,
-        }
-        return loss, stats
+            result = mix_with_params(x, y_soft, saliency, params, self.config)
+            return result.x_mixed, result.y_soft, {LAMBDA: result.lam.mean().item()}
+
+        clean_weight = 2 * self.config.clean_lam / self.num_classes
+        return saliency_guided_loss(model, x, y_soft, clean_weight=clean_weight, mix=mix)

@@ -12,6 +12,7 @@ baselines were run with: binary cross-entropy between the softmax output and the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -127,6 +128,39 @@ def clean_pass_with_saliency(
     return saliency, logits.detach(), clean_loss if clean_weight > 0 else None
 
 
+SaliencyMix = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, dict[str, float]]]
+"""saliency (B, H, W) -> (mixed inputs, soft targets, the mix's own stats)."""
+
+
+def saliency_guided_loss(
+    model: nn.Module,
+    x: torch.Tensor,
+    y_soft: torch.Tensor,
+    *,
+    clean_weight: float,
+    mix: SaliencyMix,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The training step shared by Puzzle Mix and Co-Mixup (official ``main.py`` ``train``):
+    a clean pass gives the saliency (and, with ``clean_weight`` > 0, a clean loss whose weight
+    gradients are kept), ``mix`` builds the mixed batch from it, and the loss is BCE on the
+    softmax of the mixed batch against its soft targets plus that clean loss."""
+    start = clock(x.device)
+    saliency, clean_logits, clean_loss = clean_pass_with_saliency(model, x, y_soft, clean_weight)
+    saliency_done = clock(x.device)
+    with torch.no_grad():
+        x_mixed, target, mix_stats = mix(saliency.detach())
+    mixing_done = clock(x.device)
+    loss = soft_target_bce(model(x_mixed), target)
+    if clean_loss is not None:
+        loss = loss + clean_loss
+    stats = {
+        CLEAN_ACCURACY: top1_accuracy(clean_logits, y_soft),
+        SALIENCY_SECONDS: saliency_done - start,
+        MIXING_SECONDS: mixing_done - saliency_done,
+    }
+    return loss, stats | mix_stats
+
+
 @dataclass
 class CoMixupMethod:
     """Co-Mixup's training step (Kim et al. 2021; official ``main.py`` ``train``).
@@ -151,37 +185,19 @@ class CoMixupMethod:
     ) -> tuple[torch.Tensor, dict[str, float]]:
         y_soft = soft_targets(y, self.num_classes, x.shape[0])
         y_soft = y_soft.to(x.device)
-        start = clock(x.device)
-        clean_weight = 2 * self.config.clean_lam / self.num_classes
-        saliency, clean_logits, clean_loss = clean_pass_with_saliency(
-            model, x, y_soft, clean_weight
-        )
-        saliency_done = clock(x.device)
-        with torch.no_grad():
-            labelings = co_mixup_labeling(saliency.detach(), self.config, generator=generator)
+
+        def mix(saliency: torch.Tensor):
+            labelings = co_mixup_labeling(saliency, self.config, generator=generator)
             parts = partitions(x.shape[0], self.config.partition_size)
-            x_mixed = torch.cat(
-                [mix_inputs(z.to(x.device), x[p]) for p, z in zip(parts, labelings, strict=True)]
-            )
-            target = torch.cat(
-                [
-                    mix_labels(z.to(x.device), y_soft[p])
-                    for p, z in zip(parts, labelings, strict=True)
-                ]
-            )
-        mixing_done = clock(x.device)
-        loss = soft_target_bce(model(x_mixed), target)
-        if clean_loss is not None:
-            loss = loss + clean_loss
-        # Per output: the largest share taken by one input, and how many inputs it uses.
-        shares = [z.sum(dim=(1, 2)) / (z.shape[1] * z.shape[2]) for z in labelings]
-        largest = torch.cat([share.max(dim=1).values for share in shares])
-        sources = torch.cat([(share > 0).sum(dim=1).float() for share in shares])
-        stats = {
-            CLEAN_ACCURACY: top1_accuracy(clean_logits, y_soft),
-            LAMBDA: largest.mean().item(),
-            SOURCES_PER_OUTPUT: sources.mean().item(),
-            SALIENCY_SECONDS: saliency_done - start,
-            MIXING_SECONDS: mixing_done - saliency_done,
-        }
-        return loss, stats
+            pairs = list(zip(parts, labelings, strict=True))
+            x_mixed = torch.cat([mix_inputs(z.to(x.device), x[p]) for p, z in pairs])
+            target = torch.cat([mix_labels(z.to(x.device), y_soft[p]) for p, z in pairs])
+            # Per output: the largest share taken by one input, and how many inputs it uses.
+            shares = [z.sum(dim=(1, 2)) / (z.shape[1] * z.shape[2]) for z in labelings]
+            largest = torch.cat([share.max(dim=1).values for share in shares])
+            sources = torch.cat([(share > 0).sum(dim=1).float() for share in shares])
+            stats = {LAMBDA: largest.mean().item(), SOURCES_PER_OUTPUT: sources.mean().item()}
+            return x_mixed, target, stats
+
+        clean_weight = 2 * self.config.clean_lam / self.num_classes
+        return saliency_guided_loss(model, x, y_soft, clean_weight=clean_weight, mix=mix)
