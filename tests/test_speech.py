@@ -4,9 +4,12 @@ spectrograms, the built-in spoken-words set, LeNet / VGG-11 and every method on 
 from __future__ import annotations
 
 import shutil
+import tarfile
+from pathlib import Path
 
 import pytest
 import torch
+import torchaudio
 from scipy.io import wavfile
 from speech_fixture import SPEAKERS, V001_WORDS, write_speech_commands
 
@@ -96,6 +99,36 @@ def test_the_unpacked_folder_is_accepted_as_data_dir(release):
     _, folder, (train, _, _) = release
     train_again, _, _ = speech.load_splits(folder, progress=False)
     assert train_again.files == train.files
+
+
+def test_the_archive_unpacked_into_any_folder_is_accepted(release, tmp_path):
+    """The v0.01 archive holds ``./<word>/...`` and the lists at its top level, so
+    ``tar xzf speech_commands_v0.01.tar.gz -C sc`` puts them straight into ``sc``."""
+    _, folder, (train, test, val) = release
+    archive = tmp_path / "speech_commands_v0.01.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=".", filter=lambda info: None if "comixup" in info.name else info)
+    unpacked = tmp_path / "sc"
+    unpacked.mkdir()
+    with tarfile.open(archive) as tar:
+        tar.extractall(unpacked, filter="data")
+    assert (unpacked / "testing_list.txt").is_file()
+    again = build_splits("speechcommands", unpacked)
+    assert [split.files for split in again] == [train.files, test.files, val.files]
+    assert [split.targets for split in again] == [train.targets, test.targets, val.targets]
+    assert (unpacked / speech.CACHE_FOLDER).is_dir()  # its cache stays inside its own folder
+
+
+@pytest.mark.parametrize(("split", "subset"), [("train", "training"), ("val", "validation"),
+                                               ("test", "testing")])  # fmt: skip
+def test_the_splits_are_torchaudios(release, split, subset):
+    root, folder, _ = release
+    listing = torchaudio.datasets.SPEECHCOMMANDS(root, url=speech.URL, subset=subset)
+    expected = [
+        Path(listing.get_metadata(n)[0]).relative_to(speech.URL).as_posix()
+        for n in range(len(listing))
+    ]
+    assert speech.split_files(folder, split) == expected
 
 
 def test_a_missing_release_names_the_download_command(tmp_path):

@@ -7,13 +7,14 @@ Empirical Risk Minimization", ICLR 2018, sec. 3.4) and of the Co-Mixup supplemen
 ``url="speech_commands_v0.01"``; it unpacks to ``<data_dir>/SpeechCommands/speech_commands_v0.01/
 <word>/<speaker>_nohash_<n>.wav`` with ``validation_list.txt`` and ``testing_list.txt``, and its
 ``subset="training" | "validation" | "testing"`` gives the official split (training = every
-utterance in neither list). The ``_background_noise_`` folder is not a word and is excluded.
-``--data-dir`` is torchaudio's root; the unpacked ``speech_commands_v0.01`` folder itself is
-accepted too.
+utterance in neither list), which :func:`split_files` applies itself, in the same order. The
+``_background_noise_`` folder is not a word and is excluded. ``--data-dir`` is torchaudio's root,
+or any folder holding the two split lists and the word folders (the archive unpacks straight into
+the folder it is extracted in).
 
 Decoding: ``SPEECHCOMMANDS.__getitem__`` decodes through ``torchaudio.load``, which in torchaudio
-2.11 needs the separate ``torchcodec`` package and FFmpeg's shared libraries. Only the file lists
-and splits are taken from it (``get_metadata(n)`` does not decode) and the WAVs, 16-bit PCM at
+2.11 needs the separate ``torchcodec`` package and FFmpeg's shared libraries. torchaudio only
+downloads and unpacks the archive here; the WAVs, 16-bit PCM at
 16 kHz mono, are read with ``scipy.io.wavfile``: scipy is already a dependency, so the README's
 two set-up commands stay sufficient, and no system library is needed.
 
@@ -67,8 +68,6 @@ ARCHIVE_FOLDER = "SpeechCommands"
 """torchaudio's ``folder_in_archive``: the release unpacks to ``<root>/SpeechCommands/<URL>``."""
 BACKGROUND = "_background_noise_"
 """Long noise recordings shipped beside the words; not a class."""
-SUBSETS = {"train": "training", "val": "validation", "test": "testing"}
-"""Our split names -> torchaudio's ``subset`` names."""
 CACHE_FOLDER = "comixup-features"
 USER_CACHE = Path("~/.cache/comixup-bench/speech-features")
 
@@ -243,20 +242,51 @@ class SpectrogramDataset(Dataset):
         return self.features[index].float().unsqueeze(0), self.targets[index]
 
 
-def locate(data_dir: Path) -> tuple[Path, str]:
-    """torchaudio's ``(root, folder_in_archive)`` for ``data_dir``: its root holding
-    ``SpeechCommands/speech_commands_v0.01``, or that unpacked folder itself."""
-    if (data_dir / ARCHIVE_FOLDER / URL).is_dir():
-        return data_dir, ARCHIVE_FOLDER
-    if data_dir.name == URL and (data_dir / "testing_list.txt").is_file():
-        return data_dir.parent, "."
-    return data_dir, ARCHIVE_FOLDER
+SPLIT_LISTS = ("validation_list.txt", "testing_list.txt")
+"""The release's split lists; a folder holding both (and the word folders) is the release."""
+SPEAKER_MARK = "_nohash_"
+"""Every utterance is ``<word>/<speaker>_nohash_<n>.wav``; other WAVs are not utterances."""
 
 
 def dataset_folder(data_dir: Path) -> Path:
-    """Where the word folders and split lists are for ``data_dir`` (see :func:`locate`)."""
-    root, folder = locate(data_dir)
-    return (root / folder / URL).resolve()
+    """The folder holding the word folders and split lists for ``data_dir``.
+
+    Accepted: torchaudio's root (``<data_dir>/SpeechCommands/speech_commands_v0.01``, what
+    ``--download`` makes) or any folder holding both split lists, since the v0.01 archive
+    unpacks its word folders and lists straight into the folder it is extracted in
+    (``mkdir sc && tar xzf speech_commands_v0.01.tar.gz -C sc``). Otherwise torchaudio's
+    layout, which the caller reports as missing.
+    """
+    torchaudio_layout = data_dir / ARCHIVE_FOLDER / URL
+    if torchaudio_layout.is_dir():
+        return torchaudio_layout.resolve()
+    if all((data_dir / name).is_file() for name in SPLIT_LISTS):
+        return data_dir.resolve()
+    return torchaudio_layout.resolve()
+
+
+def split_files(folder: Path, split: str) -> list[str]:
+    """The utterances of ``split`` (``train``, ``val`` or ``test``) as ``<word>/<file>.wav``.
+
+    The release's own rule, in the order torchaudio's ``SPEECHCOMMANDS(subset=...)`` lists
+    them: validation and test in their list's order, training every other utterance outside
+    ``_background_noise_``, sorted. Read here rather than through torchaudio, whose ``root`` /
+    ``folder_in_archive`` pair cannot name a folder called anything but ``speech_commands_v0.01``.
+    """
+
+    def listed(name: str) -> list[str]:
+        lines = (folder / name).read_text().splitlines()
+        return [Path(line.strip()).as_posix() for line in lines if line.strip()]
+
+    if split in ("val", "test"):
+        return listed(SPLIT_LISTS[0] if split == "val" else SPLIT_LISTS[1])
+    held_out = set(listed(SPLIT_LISTS[0])) | set(listed(SPLIT_LISTS[1]))
+    utterances = sorted(
+        path.relative_to(folder).as_posix()
+        for path in folder.glob("*/*.wav")
+        if SPEAKER_MARK in path.name and path.parent.name != BACKGROUND
+    )
+    return [name for name in utterances if name not in held_out]
 
 
 def download_command(root: Path) -> str:
@@ -290,7 +320,9 @@ def word_classes(folder: Path) -> list[str]:
 
 
 def _cache_file(folder: Path, split: str, params: FeatureParams) -> Path:
-    base = folder.parent.parent if folder.parent.name == ARCHIVE_FOLDER else folder.parent
+    # Beside torchaudio's SpeechCommands folder, else inside the release's own folder (two
+    # releases unpacked side by side must not share a cache).
+    base = folder.parent.parent if folder.parent.name == ARCHIVE_FOLDER else folder
     if not os.access(base, os.W_OK):
         digest = hashlib.sha1(str(folder).encode()).hexdigest()[:12]
         base = USER_CACHE.expanduser() / digest
@@ -298,31 +330,23 @@ def _cache_file(folder: Path, split: str, params: FeatureParams) -> Path:
 
 
 def load_split(
-    folder_root: tuple[Path, str],
+    folder: Path,
     split: str,
     classes: list[str],
     params: FeatureParams = FEATURES,
     *,
     progress: bool = True,
 ) -> SpectrogramDataset:
-    """One split (``train``, ``val`` or ``test``) from the cache, computing it when missing.
-
-    The file list and labels come from torchaudio's ``SPEECHCOMMANDS(..., subset=...)``
-    metadata (no decoding); labels index ``classes``.
-    """
-    root, archive_folder = folder_root
-    listing = torchaudio.datasets.SPEECHCOMMANDS(
-        root, url=URL, folder_in_archive=archive_folder, subset=SUBSETS[split]
-    )
-    folder = Path(listing._path)
+    """One split (``train``, ``val`` or ``test``) of the release in ``folder`` from the cache,
+    computing it when missing; labels index ``classes`` (the word folder of each file)."""
     files, targets = [], []
     index = {word: i for i, word in enumerate(classes)}
-    for n in range(len(listing)):
-        relpath, _, label, _, _ = listing.get_metadata(n)
-        if label not in index:  # e.g. a stray file listed outside the word folders
+    for name in split_files(folder, split):
+        word = name.split("/", 1)[0]
+        if word not in index:  # e.g. a stray file listed outside the word folders
             continue
-        files.append(Path(relpath).relative_to(URL).as_posix())
-        targets.append(index[label])
+        files.append(name)
+        targets.append(index[word])
     cache = _cache_file(folder, split, params)
     if cache.is_file():
         stored = torch.load(cache, weights_only=True)
@@ -343,25 +367,23 @@ def load_split(
 def load_splits(
     data_dir: Path, *, progress: bool | None = None
 ) -> tuple[SpectrogramDataset, SpectrogramDataset, SpectrogramDataset]:
-    """``(train, test, val)`` of the release in ``data_dir``; ``progress`` (default: when
-    stderr is a terminal) shows a bar while features are computed.
+    """``(train, test, val)`` of the release in ``data_dir`` (see :func:`dataset_folder`);
+    ``progress`` (default: when stderr is a terminal) shows a bar while features are computed.
 
     Raises:
         DatasetNotFoundError: the split lists or the word folders are missing.
     """
     if progress is None:
         progress = sys.stderr.isatty()
-    located = locate(data_dir)
     folder = dataset_folder(data_dir)
-    lists = ("validation_list.txt", "testing_list.txt")
-    missing = [name for name in lists if not (folder / name).is_file()]
+    missing = [name for name in SPLIT_LISTS if not (folder / name).is_file()]
     if missing:
         raise _not_found(data_dir, f"{folder} lacks {', '.join(missing)}")
     classes = word_classes(folder)
     if not classes:
         raise _not_found(data_dir, f"{folder} has no word folders with WAV files")
     train, test, val = (
-        load_split(located, split, classes, progress=progress) for split in ("train", "test", "val")
+        load_split(folder, split, classes, progress=progress) for split in ("train", "test", "val")
     )
     return train, test, val
 
