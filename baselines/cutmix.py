@@ -7,6 +7,9 @@ area actually kept. The box follows the ``mixup_box`` of the Puzzle Mix code the
 baselines were run with: centre ~ U(0, H) x U(0, W), sides ``sqrt(1 - lambda) * H`` and
 ``* W``, corners clipped to the image and truncated to integers; one lambda and one box per
 batch (a per-sample lambda and box is an option).
+
+    mixer = CutMix(alpha=1.0, num_classes=100)
+    x_mixed, y_soft = mixer(x, y, generator=g)
 """
 
 from __future__ import annotations
@@ -14,20 +17,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
+from torch import Generator, Tensor
 
-from baselines.pairs import Pairing, draw_pairing, mix_pair_labels
-from comixup.method import LAMBDA, MIXING_SECONDS, clock, soft_target_bce, soft_targets
-from comixup.mixing import to_soft_labels
+from baselines.pairs import (
+    Pairing,
+    PairingConfig,
+    PairwiseMixer,
+    PairwiseMixerMethod,
+    mix_pair_labels,
+)
+from comixup.batch import Mixed, MixedBatch
 
 
 @dataclass(frozen=True)
-class CutMixConfig:
-    alpha: float = 1.0
-    """Beta(alpha, alpha) for lambda: 1.0 in the Puzzle Mix README's CIFAR-100 CutMix command
-    (``--mixup_alpha 1.0 --box True``); 0.2 for Tiny-ImageNet (see benchmarks.methods)."""
-    per_sample: bool = False
-    """One lambda and box per sample instead of the paper's one per batch."""
+class CutMixConfig(PairingConfig):
+    """CutMix's settings: ``alpha`` 1.0 as in the Puzzle Mix README's CIFAR-100 CutMix command
+    (``--mixup_alpha 1.0 --box True``), 0.2 for Tiny-ImageNet (see benchmarks.methods);
+    ``per_sample`` draws one lambda and box per sample."""
 
 
 @dataclass(frozen=True)
@@ -84,61 +90,39 @@ def paste_boxes(x: torch.Tensor, pairing: Pairing, boxes: Boxes) -> torch.Tensor
 
 def cutmix_with_draws(
     x: torch.Tensor, y_soft: torch.Tensor, pairing: Pairing, boxes: Boxes
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> MixedBatch:
     """Mixed images, soft labels weighted by the kept area, and that area (realised lambda)."""
     kept = boxes.kept_area(x.shape[-2], x.shape[-1])
-    return paste_boxes(x, pairing, boxes), mix_pair_labels(y_soft, pairing, kept), kept
+    return MixedBatch(paste_boxes(x, pairing, boxes), mix_pair_labels(y_soft, pairing, kept), kept)
 
 
-def _draw(x: torch.Tensor, config: CutMixConfig, generator: torch.Generator | None):
-    pairing = draw_pairing(
-        x.shape[0], config.alpha, per_sample=config.per_sample, generator=generator
-    )
-    boxes = draw_boxes(
-        pairing.lam, x.shape[-2], x.shape[-1], per_sample=config.per_sample, generator=generator
-    )
-    return pairing, boxes
+class CutMix(PairwiseMixer):
+    """CutMix of a batch of images (B, C, H, W): ``mixer(x, y, *, generator=None) ->
+    (x_mixed, y_soft)``, y_soft float32 (B, num_classes) on x's device, weighted by the area
+    each image keeps."""
+
+    images = True
+
+    def mix(
+        self, x: torch.Tensor, y_soft: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> MixedBatch:
+        pairing = self.draw_pairing(x.shape[0], generator)
+        per_sample = self.config.per_sample
+        height, width = x.shape[-2:]
+        boxes = draw_boxes(pairing.lam, height, width, per_sample=per_sample, generator=generator)
+        return cutmix_with_draws(x, y_soft, pairing, boxes)
 
 
-def cutmix(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    alpha: float = CutMixConfig.alpha,
-    num_classes: int | None = None,
-    per_sample: bool = False,
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """CutMix of a batch of images (B, C, H, W): ``(x_mixed, y_soft)``."""
-    if x.ndim != 4:
-        raise ValueError(f"x must be a batch of images (B, C, H, W), got {tuple(x.shape)}.")
-    y_soft = to_soft_labels(y, num_classes, x.dtype)
-    if y_soft.shape[0] != x.shape[0]:
-        raise ValueError(f"batch sizes disagree: {x.shape[0]} inputs, {y_soft.shape[0]} labels.")
-    pairing, boxes = _draw(x, CutMixConfig(alpha=alpha, per_sample=per_sample), generator)
-    x_mixed, y_mixed, _ = cutmix_with_draws(x, y_soft.to(x.device), pairing, boxes)
-    return x_mixed, y_mixed
+def cutmix(x: Tensor, y: Tensor, *, generator: Generator | None = None, **settings) -> Mixed:
+    """CutMix of a batch, as a function: ``settings`` are CutMix's (``alpha``, ``num_classes``,
+    ``per_sample``)."""
+    return CutMix(**settings)(x, y, generator=generator)
 
 
 @dataclass
-class CutMix:
+class CutMixMethod(PairwiseMixerMethod):
+    """CutMix's training step: BCE on the softmax of the mixed batch."""
+
+    mixer_class = CutMix
     num_classes: int
     config: CutMixConfig = field(default_factory=CutMixConfig)
-
-    def loss(
-        self,
-        model: nn.Module,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        *,
-        generator: torch.Generator | None = None,
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        if x.ndim != 4:
-            raise ValueError(f"x must be a batch of images (B, C, H, W), got {tuple(x.shape)}.")
-        y_soft = soft_targets(y, self.num_classes, x.shape[0]).to(x.device)
-        start = clock(x.device)
-        pairing, boxes = _draw(x, self.config, generator)
-        x_mixed, target, kept = cutmix_with_draws(x, y_soft, pairing, boxes)
-        mixed = clock(x.device)
-        loss = soft_target_bce(model(x_mixed), target)
-        return loss, {LAMBDA: kept.mean().item(), MIXING_SECONDS: mixed - start}

@@ -21,8 +21,9 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from baselines.pairs import draw_pairing, mix_pair_labels, mix_pair_tensors
-from comixup.method import LAMBDA, MIXING_SECONDS, clock, soft_target_bce, soft_targets
+from baselines.pairs import check_alpha, draw_pairing, mix_pair_labels, mix_pair_tensors
+from comixup.batch import check_batch
+from comixup.method import LAMBDA, MIXING_SECONDS, clock, soft_target_bce
 
 MIXING_LAYER = "mixing_layer"
 """Stat key: the layer mixed at in this step."""
@@ -44,6 +45,16 @@ class ManifoldMixupConfig:
     """Candidate mixing layers, drawn uniformly (official: input, after block 1 or 2)."""
     per_sample: bool = False
     """One lambda per sample instead of the paper's one per batch."""
+
+    def __post_init__(self) -> None:
+        check_alpha(self.alpha)
+        if not self.layers or any(
+            isinstance(k, bool) or not isinstance(k, int) for k in self.layers
+        ):
+            raise ValueError(
+                f"layers must be a non-empty tuple of stage indices, got {self.layers!r}; "
+                "the official choice is (0, 1, 2)."
+            )
 
 
 def stages_of(model: nn.Module) -> Sequence[Callable[[torch.Tensor], torch.Tensor]]:
@@ -114,7 +125,7 @@ def _unwrapped(model: nn.Module) -> nn.Module:
 
 
 @dataclass
-class ManifoldMixup:
+class ManifoldMixupMethod:
     num_classes: int
     config: ManifoldMixupConfig = field(default_factory=ManifoldMixupConfig)
 
@@ -132,7 +143,7 @@ class ManifoldMixup:
                 f"mixing layers {self.config.layers} do not fit a model with {len(stages)} "
                 f"stages; use layers in 0..{len(stages) - 1}."
             )
-        y_soft = soft_targets(y, self.num_classes, x.shape[0]).to(x.device)
+        y_soft = check_batch(x, y, num_classes=self.num_classes)
         start = clock(x.device)
         choice = torch.randint(len(self.config.layers), (), generator=generator).item()
         layer = self.config.layers[choice]

@@ -8,11 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from comixup.method import CLEAN_ACCURACY, soft_targets, top1_accuracy
+from comixup.batch import check_batch
+from comixup.method import CLEAN_ACCURACY, top1_accuracy
 
 
 @dataclass
-class Vanilla:
+class VanillaMethod:
     """Plain cross-entropy; labels may be class indices or soft labels."""
 
     num_classes: int
@@ -25,6 +26,6 @@ class Vanilla:
         *,
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        target = soft_targets(y, self.num_classes, x.shape[0]).to(x.device)
+        target = check_batch(x, y, num_classes=self.num_classes)
         logits = model(x)
         return F.cross_entropy(logits, target), {CLEAN_ACCURACY: top1_accuracy(logits, target)}

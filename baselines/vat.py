@@ -35,7 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from comixup.method import CLEAN_ACCURACY, soft_targets, top1_accuracy
+from comixup.batch import check_batch
+from comixup.method import CLEAN_ACCURACY, top1_accuracy
 
 Norm = Literal["linf", "l2"]
 NORMS: tuple[str, ...] = ("linf", "l2")
@@ -211,7 +212,7 @@ def virtual_adversarial_perturbation(
 
 
 @dataclass
-class VAT:
+class VATMethod:
     """VAT's training step: cross-entropy on the clean batch plus ``alpha`` times the KL
     between the clean prediction (held constant) and the prediction at ``x + r_adv``.
 
@@ -235,7 +236,7 @@ class VAT:
             raise ValueError(
                 f"x must be a non-empty batch (B, ...) with B >= 1, got {tuple(x.shape)}."
             )
-        target = soft_targets(y, self.num_classes, x.shape[0]).to(x.device)
+        target = check_batch(x, y, num_classes=self.num_classes)
         x = x.detach()
         logits = model(x)
         if logits.ndim != 2 or logits.shape[1] != self.num_classes:

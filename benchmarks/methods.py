@@ -17,23 +17,23 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from baselines.cutmix import CutMix, CutMixConfig
-from baselines.input_mixup import InputMixup, InputMixupConfig
-from baselines.manifold_mixup import ManifoldMixup, ManifoldMixupConfig
-from baselines.puzzle_mix import PuzzleMix, PuzzleMixConfig
-from baselines.vanilla import Vanilla
-from baselines.vat import VAT, VATConfig
+from baselines.cutmix import CutMixConfig, CutMixMethod
+from baselines.input_mixup import InputMixupConfig, InputMixupMethod
+from baselines.manifold_mixup import ManifoldMixupConfig, ManifoldMixupMethod
+from baselines.puzzle_mix import PuzzleMixConfig, PuzzleMixMethod
+from baselines.vanilla import VanillaMethod
+from baselines.vat import VATConfig, VATMethod
 from comixup.config import CoMixupConfig
 from comixup.method import CoMixupMethod, Method
 
 _REGISTRY: dict[str, tuple[Callable[..., Method], type | None]] = {
-    "vanilla": (Vanilla, None),
-    "input_mixup": (InputMixup, InputMixupConfig),
-    "manifold_mixup": (ManifoldMixup, ManifoldMixupConfig),
-    "cutmix": (CutMix, CutMixConfig),
-    "puzzle_mix": (PuzzleMix, PuzzleMixConfig),
+    "vanilla": (VanillaMethod, None),
+    "input_mixup": (InputMixupMethod, InputMixupConfig),
+    "manifold_mixup": (ManifoldMixupMethod, ManifoldMixupConfig),
+    "cutmix": (CutMixMethod, CutMixConfig),
+    "puzzle_mix": (PuzzleMixMethod, PuzzleMixConfig),
     "comixup": (CoMixupMethod, CoMixupConfig),
-    "vat": (VAT, VATConfig),
+    "vat": (VATMethod, VATConfig),
 }
 METHOD_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 

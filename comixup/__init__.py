@@ -5,7 +5,14 @@ Tensors in, tensors out; nothing here knows of datasets, training loops or MLflo
 
 from comixup.compatibility import compatibility_matrix, salient_distances, salient_locations
 from comixup.config import CoMixupConfig
-from comixup.mixing import co_mixup, co_mixup_labeling, mix_inputs, mix_labels, unary_cost
+from comixup.mixing import (
+    CoMixup,
+    co_mixup,
+    co_mixup_labeling,
+    mix_inputs,
+    mix_labels,
+    unary_cost,
+)
 from comixup.objective import objective, objective_terms
 from comixup.saliency import (
     input_gradient_saliency,
@@ -16,6 +23,7 @@ from comixup.saliency import (
 from comixup.solver import solve_labeling
 
 __all__ = [
+    "CoMixup",
     "CoMixupConfig",
     "co_mixup",
     "co_mixup_labeling",

@@ -14,14 +14,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Generator, Tensor, nn
 
+from comixup.batch import MixedBatch, SaliencyMixer
 from comixup.config import CoMixupConfig
-from comixup.mixing import co_mixup_labeling, mix_inputs, mix_labels, partitions, to_soft_labels
+from comixup.mixing import CoMixup
 from comixup.saliency import saliency_from_gradient
 from comixup.solver import numpy_rng
 
@@ -64,16 +65,6 @@ def clock(device: torch.device) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return time.perf_counter()
-
-
-def soft_targets(y: torch.Tensor, num_classes: int, batch_size: int) -> torch.Tensor:
-    """Validated (B, num_classes) float targets from class indices or soft labels."""
-    if y.shape[0] != batch_size:
-        raise ValueError(
-            f"batch sizes disagree: {batch_size} inputs but {y.shape[0]} labels; "
-            "pass one label per input."
-        )
-    return to_soft_labels(y, num_classes, torch.float32)
 
 
 def soft_target_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -128,6 +119,18 @@ def clean_pass_with_saliency(
     return saliency, logits.detach(), clean_loss if clean_weight > 0 else None
 
 
+def mixed_batch_loss(
+    model: nn.Module, x: torch.Tensor, mix: Callable[[], MixedBatch]
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The step of the input mixers (Input Mixup, CutMix): draw and apply the mix, then BCE on
+    the softmax of the mixed batch against its soft labels; the mix is timed."""
+    start = clock(x.device)
+    mixed = mix()
+    mixed_done = clock(x.device)
+    loss = soft_target_bce(model(mixed.x_mixed), mixed.y_soft)
+    return loss, {LAMBDA: mixed.lam.mean().item(), MIXING_SECONDS: mixed_done - start}
+
+
 SaliencyMix = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, dict[str, float]]]
 """saliency (B, H, W) -> (mixed inputs, soft targets, the mix's own stats)."""
 
@@ -161,19 +164,18 @@ def saliency_guided_loss(
     return loss, stats | mix_stats
 
 
-@dataclass
-class CoMixupMethod:
-    """Co-Mixup's training step (Kim et al. 2021; official ``main.py`` ``train``).
+class MixerMethod:
+    """A Method built on a mixer: ``loss`` checks the batch with the ``mixer`` (a property
+    built from the method's config) and hands the checked labels to ``mixed_loss``."""
 
-    1. clean pass: per-sample cross-entropy scaled by ``2 * clean_lam / num_classes``; its input
-       gradient gives the saliency, its weight gradients are kept (added to the loss);
-    2. the compatibility matrix from the salient-region distances and Algorithm 1 over
-       partitions of ``config.partition_size`` give the mixed batch and soft labels;
-    3. BCE on the softmax of the mixed batch against the soft labels.
-    """
+    @property
+    def mixer(self) -> Any:
+        raise NotImplementedError
 
-    num_classes: int
-    config: CoMixupConfig = field(default_factory=CoMixupConfig)
+    def mixed_loss(
+        self, model: nn.Module, x: Tensor, y_soft: Tensor, generator: Generator | None
+    ) -> tuple[Tensor, dict[str, float]]:
+        raise NotImplementedError
 
     def loss(
         self,
@@ -183,21 +185,58 @@ class CoMixupMethod:
         *,
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        y_soft = soft_targets(y, self.num_classes, x.shape[0])
-        y_soft = y_soft.to(x.device)
+        return self.mixed_loss(model, x, self.mixer.check(x, y), generator)
+
+
+class SaliencyMixerMethod(MixerMethod):
+    """The training step of a saliency-guided mixer (Puzzle Mix, Co-Mixup; official
+    ``main.py`` ``train``), shared by both:
+
+    1. clean pass: per-sample cross-entropy scaled by ``2 * clean_lam / num_classes``; its input
+       gradient gives the saliency, its weight gradients are kept (added to the loss);
+    2. ``mixer_class(config, num_classes=...)`` mixes the batch guided by that saliency;
+    3. BCE on the softmax of the mixed batch against the soft labels.
+
+    Subclasses are dataclasses with the fields ``num_classes`` and ``config`` (which has
+    ``clean_lam``), and set ``mixer_class``.
+    """
+
+    mixer_class: ClassVar[type[SaliencyMixer]]
+    num_classes: int
+    config: Any
+
+    @property
+    def mixer(self) -> SaliencyMixer:
+        return self.mixer_class(self.config, num_classes=self.num_classes)
+
+    def mix_stats(self, mixed: Any) -> dict[str, float]:
+        """Stats of one mix: the mean share of each output's first / largest source."""
+        return {LAMBDA: mixed.lam.mean().item()}
+
+    def mixed_loss(
+        self, model: nn.Module, x: Tensor, y_soft: Tensor, generator: Generator | None
+    ) -> tuple[Tensor, dict[str, float]]:
+        mixer = self.mixer
 
         def mix(saliency: torch.Tensor):
-            labelings = co_mixup_labeling(saliency, self.config, generator=generator)
-            parts = partitions(x.shape[0], self.config.partition_size)
-            pairs = list(zip(parts, labelings, strict=True))
-            x_mixed = torch.cat([mix_inputs(z.to(x.device), x[p]) for p, z in pairs])
-            target = torch.cat([mix_labels(z.to(x.device), y_soft[p]) for p, z in pairs])
-            # Per output: the largest share taken by one input, and how many inputs it uses.
-            shares = [z.sum(dim=(1, 2)) / (z.shape[1] * z.shape[2]) for z in labelings]
-            largest = torch.cat([share.max(dim=1).values for share in shares])
-            sources = torch.cat([(share > 0).sum(dim=1).float() for share in shares])
-            stats = {LAMBDA: largest.mean().item(), SOURCES_PER_OUTPUT: sources.mean().item()}
-            return x_mixed, target, stats
+            mixed = mixer.mix(x, y_soft, saliency, generator=generator)
+            return mixed.x_mixed, mixed.y_soft, self.mix_stats(mixed)
 
         clean_weight = 2 * self.config.clean_lam / self.num_classes
         return saliency_guided_loss(model, x, y_soft, clean_weight=clean_weight, mix=mix)
+
+
+@dataclass
+class CoMixupMethod(SaliencyMixerMethod):
+    """Co-Mixup's training step (Kim et al. 2021; official ``main.py`` ``train``): the
+    saliency-guided step with :class:`CoMixup`, i.e. the compatibility matrix from the
+    salient-region distances and Algorithm 1 over partitions of ``config.partition_size``."""
+
+    mixer_class = CoMixup
+    num_classes: int
+    config: CoMixupConfig = field(default_factory=CoMixupConfig)
+
+    def mix_stats(self, mixed: MixedBatch) -> dict[str, float]:
+        """The largest share taken by one input, and how many inputs an output uses."""
+        lam, sources = mixed.lam.mean().item(), mixed.sources.mean().item()
+        return {LAMBDA: lam, SOURCES_PER_OUTPUT: sources}

@@ -1,4 +1,4 @@
-"""From a labeling to mixed inputs and soft labels; the public :func:`co_mixup`.
+"""From a labeling to mixed inputs and soft labels; the :class:`CoMixup` mixer.
 
 A labeling z of shape (m', h, w, m) gives each block of each output a weight vector over the m
 inputs. The output image is the block-wise mixture of the inputs (the labeling up-sampled to
@@ -9,11 +9,12 @@ inputs' labels, ``o_j = sum_k z[j, k]`` (Co-Mixup, sec. 3; official ``match.mix_
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
+from comixup.batch import MixedBatch, SaliencyMixer
 from comixup.compatibility import compatibility_matrix, salient_distances
 from comixup.config import CoMixupConfig
-from comixup.saliency import check_saliency, normalize_saliency, pool_to_grid
+from comixup.grid import upsample_blocks
+from comixup.saliency import normalize_saliency, pool_to_grid
 from comixup.solver import solve_labeling
 
 
@@ -30,8 +31,7 @@ def upsample_labeling(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
             f"a {blocks.shape[2]}x{blocks.shape[3]} labeling does not divide a {height}x{width} "
             "image into equal blocks."
         )
-    rows = blocks.repeat_interleave(height // blocks.shape[2], dim=2)
-    return rows.repeat_interleave(width // blocks.shape[3], dim=3)
+    return upsample_blocks(blocks, height, width)
 
 
 def mix_inputs(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -47,33 +47,6 @@ def mix_labels(z: torch.Tensor, y_soft: torch.Tensor) -> torch.Tensor:
     return ratios @ y_soft
 
 
-def to_soft_labels(y: torch.Tensor, num_classes: int | None, dtype: torch.dtype) -> torch.Tensor:
-    """Class indices (B,) -> one-hot (B, K); soft or one-hot labels (B, K) pass through."""
-    if y.ndim == 1:
-        if y.is_floating_point():
-            raise ValueError(
-                "labels of shape (B,) must be integer class indices, got floating point; "
-                "pass soft labels as a (B, num_classes) tensor."
-            )
-        if num_classes is None:
-            raise ValueError("num_classes is needed to one-hot encode class-index labels.")
-        if y.numel() and (y.min() < 0 or y.max() >= num_classes):
-            raise ValueError(
-                f"class indices must lie in [0, {num_classes}), "
-                f"got [{int(y.min())}, {int(y.max())}]."
-            )
-        return F.one_hot(y, num_classes).to(dtype)
-    if y.ndim == 2:
-        if num_classes is not None and y.shape[1] != num_classes:
-            raise ValueError(
-                f"soft labels have {y.shape[1]} classes, num_classes is {num_classes}."
-            )
-        return y.to(dtype)
-    raise ValueError(
-        f"labels must be class indices (B,) or soft labels (B, K), got {tuple(y.shape)}."
-    )
-
-
 def partitions(batch_size: int, partition_size: int) -> list[slice]:
     """Consecutive groups of ``partition_size``; the last one holds what remains."""
     return [
@@ -85,29 +58,6 @@ def partitions(batch_size: int, partition_size: int) -> list[slice]:
 def unary_cost(saliency: torch.Tensor, grid_size: int) -> torch.Tensor:
     """``-`` the saliency pooled to the grid and normalised to sum 1: (B, H, W) -> (B, g, g)."""
     return -normalize_saliency(pool_to_grid(saliency, grid_size))
-
-
-def _check_batch(x: torch.Tensor, y: torch.Tensor, saliency: torch.Tensor) -> None:
-    if x.ndim != 4:
-        raise ValueError(f"x must be a batch of images (B, C, H, W), got {tuple(x.shape)}.")
-    if not x.is_floating_point():
-        raise ValueError(
-            f"x must be a floating-point tensor, got {x.dtype}; convert integer images first, "
-            "e.g. x.float() / 255 or torchvision.transforms.v2.ToDtype(torch.float32, scale=True)."
-        )
-    check_saliency(saliency)
-    if x.shape[0] == 0:
-        raise ValueError("the batch is empty; co_mixup needs at least one image.")
-    sizes = {"x": x.shape[0], "y": y.shape[0], "saliency": saliency.shape[0]}
-    if len(set(sizes.values())) != 1:
-        raise ValueError(
-            f"batch sizes disagree: {sizes}; pass one saliency map and label per image."
-        )
-    if saliency.shape[-2:] != x.shape[-2:]:
-        raise ValueError(
-            f"saliency maps are {tuple(saliency.shape[-2:])} but images are "
-            f"{tuple(x.shape[-2:])}; compute saliency at the input resolution."
-        )
 
 
 def co_mixup_labeling(
@@ -140,6 +90,57 @@ def co_mixup_labeling(
     return labelings
 
 
+def mix_partitions(
+    x: torch.Tensor, y_soft: torch.Tensor, labelings: list[torch.Tensor], partition_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each partition's labeling applied to its inputs and labels, the batch put back together:
+    mixed inputs (B, C, H, W) and soft labels (B, K)."""
+    mixed, labels = [], []
+    for part, z in zip(partitions(x.shape[0], partition_size), labelings, strict=True):
+        z = z.to(x.device)
+        mixed.append(mix_inputs(z, x[part]))
+        labels.append(mix_labels(z, y_soft[part]))
+    return torch.cat(mixed), torch.cat(labels)
+
+
+class CoMixup(SaliencyMixer):
+    """Co-Mixup of a batch (Kim et al., ICLR 2021): Algorithm 1 over partitions of
+    ``config.partition_size`` inputs, then block-wise mixtures and their soft labels.
+
+    ``CoMixup(config, num_classes=10)(x, y, saliency=s, generator=g) -> (x_mixed, y_soft)``:
+
+    - x: images (B, C, H, W), floating point; any B (a partition of one input comes back
+      unmixed, since there is nothing to mix it with); never modified.
+    - y: class indices (B,) (with ``num_classes``) or soft / one-hot labels (B, K).
+    - saliency: non-negative saliency maps (B, H, W) at the input resolution.
+    - A: optional (B, B) compatibility matrix; computed from the saliency when None.
+    - generator: drives the initial labelings and Dirichlet priors.
+
+    Returns new tensors (B, C, H, W) and float32 (B, K) on ``x.device``; each soft label sums
+    to 1 when the input labels do.
+    """
+
+    config_class = CoMixupConfig
+
+    def mix(
+        self,
+        x: torch.Tensor,
+        y_soft: torch.Tensor,
+        saliency: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+        A: torch.Tensor | None = None,
+    ) -> MixedBatch:
+        """The mix of a checked batch (``y_soft`` float (B, K) on x's device), with each
+        output's largest input share and number of inputs."""
+        labelings = co_mixup_labeling(saliency, self.config, A, generator)
+        x_mixed, y_mixed = mix_partitions(x, y_soft, labelings, self.config.partition_size)
+        shares = [z.sum(dim=(1, 2)) / (z.shape[1] * z.shape[2]) for z in labelings]
+        largest = torch.cat([share.max(dim=1).values for share in shares])
+        sources = torch.cat([(share > 0).sum(dim=1).float() for share in shares])
+        return MixedBatch(x_mixed, y_mixed, largest, sources)
+
+
 def co_mixup(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -150,28 +151,7 @@ def co_mixup(
     *,
     num_classes: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Co-Mixup of a batch: mixed inputs and their soft labels.
-
-    Args:
-        x: images (B, C, H, W), floating point; any B (a partition of one input comes back
-            unmixed, since there is nothing to mix it with).
-        y: class indices (B,) (with ``num_classes``) or soft / one-hot labels (B, K).
-        saliency: non-negative saliency maps (B, H, W) at the input resolution.
-        config: hyperparameters; the batch is solved in partitions of ``partition_size``.
-        A: optional (B, B) compatibility matrix; computed from the saliency when None.
-        generator: drives the initial labelings and Dirichlet priors.
-        num_classes: number of classes, needed when ``y`` holds class indices.
-
-    Returns:
-        ``(x_mixed, y_soft)``: new tensors of shapes (B, C, H, W) and (B, K); each soft label
-        sums to 1 when the input labels do. ``x`` is never modified.
-    """
-    _check_batch(x, y, saliency)
-    y_soft = to_soft_labels(y, num_classes, x.dtype)
-    labelings = co_mixup_labeling(saliency, config, A, generator)
-    mixed, labels = [], []
-    for part, z in zip(partitions(x.shape[0], config.partition_size), labelings, strict=True):
-        z = z.to(x.device)
-        mixed.append(mix_inputs(z, x[part]))
-        labels.append(mix_labels(z, y_soft[part]))
-    return torch.cat(mixed), torch.cat(labels)
+    """Co-Mixup of a batch: ``CoMixup(config, num_classes=...)(x, y, saliency=..., A=...,
+    generator=...)``, kept as a function (see :class:`CoMixup` for the arguments)."""
+    mixer = CoMixup(config, num_classes=num_classes)
+    return mixer(x, y, saliency=saliency, generator=generator, A=A)

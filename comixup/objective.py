@@ -18,12 +18,15 @@ call it without tensor overheads; :func:`objective` is the public, tensor-facing
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from comixup.config import CoMixupConfig
+
+Array = torch.Tensor | np.ndarray
+"""Costs, labelings and matrices may be given as tensors or NumPy arrays."""
 
 PRIOR_EPS = 1e-8
 """Added to the Dirichlet draw before the log (official ``get_onehot_matrix``)."""
@@ -180,14 +183,7 @@ def objective_terms(
     return terms
 
 
-def objective(
-    cost: torch.Tensor | np.ndarray,
-    z: torch.Tensor | np.ndarray,
-    A: torch.Tensor | np.ndarray,
-    config: CoMixupConfig,
-    *,
-    prior: torch.Tensor | np.ndarray | None = None,
-    clipped: bool = True,
-) -> float:
-    """The Co-Mixup objective f(z); see :func:`objective_terms` for the arguments."""
-    return objective_terms(cost, z, A, config, prior=prior, clipped=clipped)["total"]
+def objective(cost: Array, z: Array, A: Array, config: CoMixupConfig, **options: Any) -> float:
+    """The Co-Mixup objective f(z); the arguments and the keyword ``options`` (``prior``,
+    ``clipped``) are those of :func:`objective_terms`."""
+    return objective_terms(cost, z, A, config, **options)["total"]

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from comixup.config import CoMixupConfig
-from comixup.graphcut import GridSwap
+from comixup.graphcut import GridSwap, energy_scale, grid_edges, to_int32
 from comixup.objective import (
     ScaledCoefficients,
     check_problem,
@@ -25,17 +25,13 @@ from comixup.objective import (
     prior_cost,
     scaled_coefficients,
 )
-from comixup.solver import draw_prior, numpy_rng
+from comixup.solver import check_tensors, draw_prior, numpy_rng
 
 MAX_BRUTE_FORCE_LABELINGS = 50_000_000
 """Above this many joint labelings brute force refuses: it is meant for tiny problems."""
 _CHUNK = 100_000
 _CHAIN_CHUNK = 4096
 """Chain elements per vectorised block when summing the modular bound's prefix pressures."""
-_ENERGY_RANGE = 1e8
-"""Largest |unary| handed to GCO as int32 (as in the solver: headroom for the sums)."""
-_ENERGY_SCALE = 1e6
-"""Integer units per unit of objective (as in the solver)."""
 _RELATIVE_TOLERANCE = 1e-6
 """A step that improves f by less than this, relative, ends the procedure (as Algorithm 1)."""
 
@@ -224,7 +220,7 @@ def narasimhan_bilmes(
         Block weights z of shape (n_output, h, w, m), one-hot per block, on cost's device and
         in cost's dtype, like ``solve_labeling``.
     """
-    _check_inputs(cost, A, n_output)
+    check_tensors(cost, A, n_output)
     if max_steps is not None and max_steps < 0:
         raise ValueError(f"max_steps must be non-negative or None, got {max_steps}.")
     m, height, width = cost.shape
@@ -249,18 +245,6 @@ def narasimhan_bilmes(
     return torch.from_numpy(z).to(cost.device, cost.dtype)
 
 
-def _check_inputs(cost: torch.Tensor, A: torch.Tensor, n_output: int) -> None:
-    for name, value in (("cost", cost), ("A", A)):
-        if not isinstance(value, torch.Tensor):
-            raise ValueError(f"{name} must be a torch.Tensor, got {type(value).__name__}.")
-        if not value.is_floating_point():
-            raise ValueError(f"{name} must be a floating-point tensor, got {value.dtype}.")
-        if not torch.isfinite(value).all():
-            raise ValueError(f"{name} contains NaN or inf values; pass finite numbers.")
-    if n_output < 1:
-        raise ValueError(f"n_output must be at least 1, got {n_output}.")
-
-
 class _SubmodularSupermodular:
     """The NB steps on one problem; labels are (m', n) input indices, everything NumPy."""
 
@@ -277,12 +261,7 @@ class _SubmodularSupermodular:
         self.grid = grid
         self.coefficients = coefficients
         self.n_blocks, self.n_inputs = unary.shape
-        height, width = grid
-        sites = np.arange(self.n_blocks).reshape(height, width)
-        self.edges = (
-            np.concatenate([sites[:-1, :].ravel(), sites[:, :-1].ravel()]),
-            np.concatenate([sites[1:, :].ravel(), sites[:, 1:].ravel()]),
-        )
+        self.edges = grid_edges(*grid)
         degree = np.bincount(np.concatenate(self.edges), minlength=self.n_blocks)
         self.max_degree = int(degree.max()) if degree.size else 0
         self.pairwise = (2 * (1 - np.eye(self.n_inputs))).astype(np.intc)  # ||e_a - e_b||^2
@@ -326,13 +305,12 @@ class _SubmodularSupermodular:
         # be part of a swap optimum there; capping such costs keeps the int32 range usable.
         cap = costs.min(-1, keepdims=True) + self.max_degree * beta + 1.0
         capped = np.minimum(costs, cap)
-        scale = min(_ENERGY_SCALE, _ENERGY_RANGE / max(float(np.abs(capped).max()), 1e-12))
-        height, width = self.grid
-        swap = GridSwap(height, width, round(beta / 2 * scale))
+        scale = energy_scale(float(np.abs(capped).max()))
+        swap = GridSwap(*self.grid)
+        edge_weights = swap.uniform_weights(round(beta / 2 * scale))
         result = labels.copy()
         for j in range(labels.shape[0]):
-            unary_int = np.ascontiguousarray(np.rint(capped[j] * scale).astype(np.intc))
-            new = swap(unary_int, self.pairwise).astype(np.int64)
+            new = swap(to_int32(capped[j] * scale), self.pairwise, edge_weights).astype(np.int64)
             if self._bound_value(costs[j], new) < self._bound_value(costs[j], labels[j]):
                 result[j] = new
         return result

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from comixup.config import CoMixupConfig
-from comixup.graphcut import GridSwap
+from comixup.graphcut import GridSwap, energy_scale, to_int32
 from comixup.objective import (
     ScaledCoefficients,
     check_problem,
@@ -39,10 +39,6 @@ from comixup.objective import (
     scaled_coefficients,
 )
 
-_ENERGY_RANGE = 1e8
-"""Largest |unary| after conversion to GCO's int32 energies (headroom for the sums)."""
-_ENERGY_SCALE = 1e6
-"""Integer units per unit of objective: unary costs keep 6 decimal places."""
 _RELATIVE_TOLERANCE = 1e-6
 _PRICE_DOUBLINGS = 40
 _PRICE_BISECTIONS = 16
@@ -109,11 +105,12 @@ class _PartitionSolver:
         bound = (
             np.abs(unary).max() + coefficients.gamma * (2 * pressure_bound + 1) + coefficients.beta
         )
-        self.scale = min(_ENERGY_SCALE, _ENERGY_RANGE / max(bound, 1e-12))
+        self.scale = energy_scale(bound)
         # States are integer weights in units of 1/units, so ||z_k - z_k'||^2 is an integer
         # number of 1/units^2; beta'/2 times that per unit is the edge weight.
         edge_weight = round(coefficients.beta / (2 * units**2) * self.scale)
-        self.swap = GridSwap(grid.height, grid.width, edge_weight)
+        self.swap = GridSwap(grid.height, grid.width)
+        self.edge_weights = self.swap.uniform_weights(edge_weight)
         self.plain_pairwise = _squared_distances(self.plain_states)
         self._pairwise_cache: dict[bytes, np.ndarray] = {}
 
@@ -227,7 +224,7 @@ class _PartitionSolver:
         """Alpha-beta swap over ``states``; reuses the last result when nothing changed."""
         plain = states is self.plain_states
         state_unary = unary if plain else unary @ states.T / self.units  # (n, n_states)
-        unary_int = np.rint(state_unary * self.scale).astype(np.intc)
+        unary_int = to_int32(state_unary * self.scale)
         if (
             cached is not None
             and cached[1].shape == unary_int.shape
@@ -242,7 +239,7 @@ class _PartitionSolver:
             pairwise = self._pairwise_cache.get(key)
             if pairwise is None:
                 pairwise = self._pairwise_cache.setdefault(key, _squared_distances(states))
-        labels = self.swap(unary_int, pairwise)
+        labels = self.swap(unary_int, pairwise, self.edge_weights)
         return labels, (labels, unary_int, states)
 
 
@@ -274,13 +271,17 @@ def resolve_identical(counts: np.ndarray) -> np.ndarray:
     return extra
 
 
-def _check_tensor(name: str, value: torch.Tensor) -> None:
-    if not isinstance(value, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(value).__name__}.")
-    if not value.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor, got {value.dtype}.")
-    if not torch.isfinite(value).all():
-        raise ValueError(f"{name} contains NaN or inf values; pass finite numbers.")
+def check_tensors(cost: torch.Tensor, A: torch.Tensor, n_output: int) -> None:
+    """Raise a ValueError for a cost or A that is not a finite float tensor, or no outputs."""
+    for name, value in (("cost", cost), ("A", A)):
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"{name} must be a torch.Tensor, got {type(value).__name__}.")
+        if not value.is_floating_point():
+            raise ValueError(f"{name} must be a floating-point tensor, got {value.dtype}.")
+        if not torch.isfinite(value).all():
+            raise ValueError(f"{name} contains NaN or inf values; pass finite numbers.")
+    if n_output < 1:
+        raise ValueError(f"n_output must be at least 1, got {n_output}.")
 
 
 def draw_prior(n_inputs: int, alpha: float, rng: np.random.Generator) -> np.ndarray:
@@ -312,10 +313,7 @@ def solve_labeling(
         Block weights z of shape (n_output, h, w, m), each block summing to 1, on cost's
         device and in cost's dtype.
     """
-    _check_tensor("cost", cost)
-    _check_tensor("A", A)
-    if n_output < 1:
-        raise ValueError(f"n_output must be at least 1, got {n_output}.")
+    check_tensors(cost, A, n_output)
     cost_np = cost.detach().to("cpu", torch.float64).numpy()
     A_np = A.detach().to("cpu", torch.float64).numpy()
     check_problem(cost_np, A_np)

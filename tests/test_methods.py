@@ -101,7 +101,10 @@ def test_registry_names_and_errors():
         "vat",
     )
     for name in METHOD_NAMES:
-        assert isinstance(get_method(name, num_classes=NUM_CLASSES), Method)
+        method = get_method(name, num_classes=NUM_CLASSES)
+        assert isinstance(method, Method)
+        # Training steps are *Method objects; the bare names are the mixers.
+        assert type(method).__name__.endswith("Method"), type(method).__name__
     with pytest.raises(ValueError, match="unknown method 'mixupp'; known methods: vanilla, "):
         get_method("mixupp", num_classes=NUM_CLASSES)
     with pytest.raises(ValueError, match=r"unknown setting\(s\) \['alpah'\] for method 'cutmix'"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import gco
 import numpy as np
 import pytest
 import torch
@@ -12,12 +11,10 @@ from torch import nn
 
 from baselines.pairs import Pairing
 from baselines.puzzle_mix import (
-    EdgeWeightedSwap,
     Geometry,
-    PuzzleMix,
     PuzzleMixConfig,
+    PuzzleMixMethod,
     PuzzleMixParams,
-    block_index,
     boundary_steps,
     complete_assignment,
     draw_params,
@@ -30,8 +27,8 @@ from baselines.puzzle_mix import (
     puzzle_mix,
     realised_lambda,
     transport_sources,
-    upsample_mask,
 )
+from comixup.grid import block_index, upsample_blocks
 from comixup.method import (
     CLEAN_ACCURACY,
     LAMBDA,
@@ -79,14 +76,14 @@ def params(block_num: int, permutation: list[int], lam: float) -> PuzzleMixParam
 
 
 def test_puzzle_mix_is_a_method():
-    assert isinstance(PuzzleMix(NUM_CLASSES), Method)
+    assert isinstance(PuzzleMixMethod(NUM_CLASSES), Method)
 
 
 @pytest.mark.parametrize("clean_lam", [1.0, 0.0])
 def test_loss_is_finite_and_reaches_every_parameter(clean_lam):
     model = tiny_model()
     x, y, _ = batch(6)
-    method = PuzzleMix(NUM_CLASSES, dataclasses.replace(CONFIG, clean_lam=clean_lam))
+    method = PuzzleMixMethod(NUM_CLASSES, dataclasses.replace(CONFIG, clean_lam=clean_lam))
 
     loss, stats = method.loss(model, x, y, generator=torch.Generator().manual_seed(3))
     loss.backward()
@@ -103,7 +100,7 @@ def test_loss_is_finite_and_reaches_every_parameter(clean_lam):
 
 def test_seeded_loss_is_deterministic():
     x, y, _ = batch(5)
-    method = PuzzleMix(NUM_CLASSES)
+    method = PuzzleMixMethod(NUM_CLASSES)
     model = tiny_model()
     first, stats_a = method.loss(model, x, y, generator=torch.Generator().manual_seed(11))
     second, stats_b = method.loss(model, x, y, generator=torch.Generator().manual_seed(11))
@@ -262,19 +259,6 @@ def test_label_prior_is_the_binomial_of_lambda():
     np.testing.assert_allclose(prior[0], expected)
 
 
-def test_edge_weighted_swap_matches_cut_grid_graph():
-    rng = np.random.default_rng(0)
-    for _ in range(10):
-        unary = rng.integers(0, 1000, size=(4, 4, 3)).astype(np.intc)
-        vertical = rng.integers(0, 300, size=(3, 4)).astype(np.intc)
-        horizontal = rng.integers(0, 300, size=(4, 3)).astype(np.intc)
-        pairwise = np.square(np.arange(3)[:, None] - np.arange(3)[None]).astype(np.intc)
-        expected = gco.cut_grid_graph(unary, pairwise, vertical, horizontal, algorithm="swap")
-        weights = np.concatenate([vertical.ravel(), horizontal.ravel()])
-        labels = EdgeWeightedSwap(4, 4, 0).solve(unary.reshape(16, 3), pairwise, weights)
-        np.testing.assert_array_equal(labels, expected)
-
-
 # --- the transport -------------------------------------------------------------------------
 
 
@@ -378,7 +362,7 @@ def test_bad_input_raises_with_a_fix():
     with pytest.raises(ValueError, match="floating-point"):
         mix(x=(x * 255).to(torch.uint8))
     with pytest.raises(ValueError, match="class indices"):
-        PuzzleMix(NUM_CLASSES).loss(tiny_model(), x, torch.tensor([0, 1, 2, 99]))
+        PuzzleMixMethod(NUM_CLASSES).loss(tiny_model(), x, torch.tensor([0, 1, 2, 99]))
 
 
 def test_bad_config_raises():
@@ -439,7 +423,7 @@ def test_non_square_inputs_mix_each_pixel_from_the_pair_with_pixel_share_labels(
     y_onehot = nn.functional.one_hot(torch.arange(5), NUM_CLASSES).float()
     config = dataclasses.replace(CONFIG, transport=False)
     result = mix_with_params(x, y_onehot, saliency, params(block_num, [1, 2, 3, 4, 0], 0.5), config)
-    weight = upsample_mask(result.mask, height, width)
+    weight = upsample_blocks(result.mask, height, width)
     expected = weight.unsqueeze(1) * x + (1 - weight.unsqueeze(1)) * x[[1, 2, 3, 4, 0]]
     torch.testing.assert_close(result.x_mixed, expected)
     torch.testing.assert_close(result.lam, weight.flatten(1).mean(1))

@@ -11,9 +11,9 @@ from torch import nn
 
 from baselines.vat import (
     PERTURBATION_NORM,
-    VAT,
     VAT_LOSS,
     VATConfig,
+    VATMethod,
     frozen_batchnorm_stats,
     per_sample_norm,
     virtual_adversarial_perturbation,
@@ -57,7 +57,7 @@ def g(seed: int = 7) -> torch.Generator:
 
 
 def test_vat_is_a_method():
-    assert isinstance(VAT(num_classes=NUM_CLASSES, config=VATConfig()), Method)
+    assert isinstance(VATMethod(num_classes=NUM_CLASSES, config=VATConfig()), Method)
 
 
 @pytest.mark.parametrize("soft", [False, True])
@@ -68,7 +68,7 @@ def test_loss_is_finite_and_reaches_every_parameter(soft):
         y = torch.softmax(torch.randn(x.shape[0], NUM_CLASSES, generator=g(3)), dim=1)
     x_before = x.clone()
 
-    loss, stats = VAT(NUM_CLASSES, VATConfig()).loss(model, x, y, generator=g())
+    loss, stats = VATMethod(NUM_CLASSES, VATConfig()).loss(model, x, y, generator=g())
     loss.backward()
 
     assert loss.ndim == 0 and torch.isfinite(loss)
@@ -85,14 +85,16 @@ def test_loss_is_finite_and_reaches_every_parameter(soft):
 
 def test_loss_adds_alpha_times_the_vat_term():
     x, y = batch()
-    base, _ = VAT(NUM_CLASSES, VATConfig(alpha=0.0)).loss(tiny_cnn(), x, y, generator=g())
-    weighted, stats = VAT(NUM_CLASSES, VATConfig(alpha=3.0)).loss(tiny_cnn(), x, y, generator=g())
+    base, _ = VATMethod(NUM_CLASSES, VATConfig(alpha=0.0)).loss(tiny_cnn(), x, y, generator=g())
+    weighted, stats = VATMethod(NUM_CLASSES, VATConfig(alpha=3.0)).loss(
+        tiny_cnn(), x, y, generator=g()
+    )
     assert weighted.item() == pytest.approx(base.item() + 3.0 * stats[VAT_LOSS], rel=1e-5)
 
 
 def test_seeded_calls_are_deterministic():
     x, y = batch()
-    method = VAT(NUM_CLASSES, VATConfig())
+    method = VATMethod(NUM_CLASSES, VATConfig())
     model = tiny_cnn()
     loss_a, stats_a = method.loss(model, x, y, generator=g(11))
     loss_b, stats_b = method.loss(model, x, y, generator=g(11))
@@ -104,7 +106,7 @@ def test_seeded_calls_are_deterministic():
 
 def test_batch_of_one():
     x, y = batch(size=1)
-    loss, stats = VAT(NUM_CLASSES, VATConfig()).loss(tiny_cnn(), x, y, generator=g())
+    loss, stats = VATMethod(NUM_CLASSES, VATConfig()).loss(tiny_cnn(), x, y, generator=g())
     loss.backward()
     assert torch.isfinite(loss)
     assert stats[PERTURBATION_NORM] == pytest.approx(8 / 255)
@@ -222,7 +224,7 @@ def test_vat_loss_updates_batchnorm_like_one_training_forward():
     model, reference = tiny_cnn(), tiny_cnn()
     x, y = batch()
 
-    VAT(NUM_CLASSES, VATConfig(n_power=1)).loss(model, x, y, generator=g())
+    VATMethod(NUM_CLASSES, VATConfig(n_power=1)).loss(model, x, y, generator=g())
     reference(x)  # the clean pass as plain training does it
 
     state, expected = bn_state(model), bn_state(reference)
@@ -235,7 +237,7 @@ def test_eval_mode_uses_and_keeps_running_statistics():
     model = tiny_cnn().eval()
     x, y = batch()
     before = bn_state(model)
-    VAT(NUM_CLASSES, VATConfig()).loss(model, x, y, generator=g())
+    VATMethod(NUM_CLASSES, VATConfig()).loss(model, x, y, generator=g())
     for name, value in bn_state(model).items():
         torch.testing.assert_close(value, before[name], rtol=0, atol=0)
     assert not model.training
@@ -279,19 +281,19 @@ def test_labels_out_of_range():
     x, y = batch()
     y[0] = NUM_CLASSES
     with pytest.raises(ValueError, match=r"class indices must lie in \[0, 5\)"):
-        VAT(NUM_CLASSES, VATConfig()).loss(tiny_cnn(), x, y, generator=g())
+        VATMethod(NUM_CLASSES, VATConfig()).loss(tiny_cnn(), x, y, generator=g())
 
 
 def test_mismatched_batch_sizes():
     x, y = batch()
     with pytest.raises(ValueError, match="batch sizes disagree"):
-        VAT(NUM_CLASSES, VATConfig()).loss(tiny_cnn(), x, y[:-1], generator=g())
+        VATMethod(NUM_CLASSES, VATConfig()).loss(tiny_cnn(), x, y[:-1], generator=g())
 
 
 def test_wrong_num_classes():
     x, y = batch()
     with pytest.raises(ValueError, match="set num_classes to the model's output size"):
-        VAT(NUM_CLASSES + 1, VATConfig()).loss(tiny_cnn(), x, y, generator=g())
+        VATMethod(NUM_CLASSES + 1, VATConfig()).loss(tiny_cnn(), x, y, generator=g())
 
 
 def test_clean_logits_must_match_the_batch():
@@ -313,7 +315,7 @@ def test_cuda_with_a_cpu_generator_matches_cpu():
     x, y = batch()
     cpu_model = tiny_cnn()
     cuda_model = copy.deepcopy(cpu_model).cuda()
-    method = VAT(NUM_CLASSES, VATConfig(norm="l2", epsilon=1.0))
+    method = VATMethod(NUM_CLASSES, VATConfig(norm="l2", epsilon=1.0))
     cpu_loss, _ = method.loss(cpu_model, x, y, generator=g())
     cuda_loss, stats = method.loss(cuda_model, x.cuda(), y.cuda(), generator=g())
     cuda_loss.backward()

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from baselines.vat import PERTURBATION_NORM, VAT, VATConfig
+from baselines.vat import PERTURBATION_NORM, VATConfig, VATMethod
 
 NUM_CLASSES = 10
 
@@ -35,7 +35,7 @@ def test_bench_vat_step_cifar_batch_of_100(benchmark):
     x = torch.rand(100, 3, 32, 32, generator=g)
     y = torch.randint(0, NUM_CLASSES, (100,), generator=g)
     model = small_cnn()
-    method = VAT(NUM_CLASSES, VATConfig())  # l-inf, 8/255, one power iteration
+    method = VATMethod(NUM_CLASSES, VATConfig())  # l-inf, 8/255, one power iteration
 
     def step():
         model.zero_grad(set_to_none=True)
