@@ -49,6 +49,11 @@ class CoMixupConfig:
     restarts: int = 1
     """Independent random initialisations per partition; the best result by the objective is
     kept (1 = the paper's single random initialisation)."""
+    keep_best: bool = False
+    """Return the best labeling seen by the clipped objective instead of the last pass's.
+    False is Algorithm 1 as published and as the official ``get_onehot_matrix`` returns it
+    (whose resolve pass may raise f to separate identical outputs); True is the "best iterate"
+    variant reported beside it in Tables 2 and 3 (not in the paper)."""
 
     capped_start: bool = False
     """Also start from one labeling shared by all outputs whose input counts stay under the
