@@ -149,8 +149,9 @@ def test_both_algorithms_against_brute_force(setting, m, grid):
     published (last iterate) up to 0.21, Narasimhan-Bilmes 0.26 .. 0.49 (30 seeds). The bounds
     state the claims: the best-iterate variant closes at least 80% of the gap between random
     guess and the optimum, the published one at least two thirds, Narasimhan-Bilmes at least a
-    quarter, and Algorithm 1 is the better of the two on average. NB searches hard labelings only, so on every single problem
-    it is no better than brute force (Algorithm 1's soft blocks can be).
+    quarter, and Algorithm 1 is the better of the two on average. NB searches hard labelings
+    only, so on every single problem it is no better than brute force (Algorithm 1's soft
+    blocks can be).
     """
     config = setting.config
     rows = []
