@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from baselines.pixels import to_pixels
 from baselines.puzzle_mix.config import PuzzleMixConfig
 from baselines.puzzle_mix.geometry import Geometry, PuzzleMixParams, geometry
 from comixup.graphcut import GridSwap, energy_scale, to_int32
@@ -45,18 +46,7 @@ def label_prior(lam: np.ndarray, n_labels: int, eta: float, n_blocks: int) -> np
 
 def pixel_scale(x: torch.Tensor, config: PuzzleMixConfig) -> torch.Tensor:
     """Inputs in pixel scale for the data smoothness: ``x * std + mean`` when given."""
-    if config.data_mean is None or config.data_std is None:
-        return x
-    channels = x.shape[1]
-    shape = (1, -1, 1, 1)
-    mean = torch.tensor(config.data_mean, dtype=x.dtype, device=x.device)
-    std = torch.tensor(config.data_std, dtype=x.dtype, device=x.device)
-    if mean.numel() not in (1, channels) or std.numel() not in (1, channels):
-        raise ValueError(
-            f"data_mean / data_std must have 1 or {channels} entries (one per channel), got "
-            f"{mean.numel()} and {std.numel()}."
-        )
-    return x * std.view(shape) + mean.view(shape)
+    return to_pixels(x, config.data_mean, config.data_std)
 
 
 def boundary_sides(
