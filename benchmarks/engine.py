@@ -102,7 +102,7 @@ def train_one_epoch(
     """Train one epoch; returns its metrics (averaged over ranks) and the per-batch records."""
     ctx.model.train()
     n_batches = len(loader) if ctx.limit_batches is None else min(len(loader), ctx.limit_batches)
-    means = {key: MeanMetric().set_dtype(torch.float64).to(ctx.device) for key in EPOCH_MEANS}
+    means = {key: _mean(ctx.device) for key in EPOCH_MEANS}
     records: list[BatchRecord] = []
     lr = ctx.optimizer.param_groups[0]["lr"]
     bar = tqdm(
@@ -147,6 +147,11 @@ def _timed(loader, ctx: TrainContext):
                 return
             x, y = x.to(ctx.device, non_blocking=True), y.to(ctx.device, non_blocking=True)
         yield x, y
+
+
+def _mean(device: torch.device) -> MeanMetric:
+    # float64 sums, as Python's; NaN kept (a diverging loss must show, not be dropped).
+    return MeanMetric(nan_strategy="disable").set_dtype(torch.float64).to(device)
 
 
 def _local_mean(metric: MeanMetric) -> float:

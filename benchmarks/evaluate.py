@@ -59,14 +59,18 @@ def evaluate(
     splits."""
     model.eval()
     metrics = classification_metrics(num_classes).to(device)
-    loss = MeanMetric().set_dtype(torch.float64).to(device)
+    # NaN stays NaN (a diverged model shows as one), rather than being dropped with a warning.
+    loss = MeanMetric(nan_strategy="disable").set_dtype(torch.float64).to(device)
     for index, (x, y) in enumerate(loader):
         if limit is not None and index >= limit:
             break
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with autocast(device, amp):
             logits = model(x).float()
-        metrics.update(logits.softmax(dim=1), y)
+        # Log-probabilities: top-k ranks them as the logits (softmax would tie classes whose
+        # probability underflows to 0), and the ECE, seeing values outside [0, 1], takes
+        # their softmax, which is the model's probabilities.
+        metrics.update(logits.log_softmax(dim=1), y)
         loss.update(F.cross_entropy(logits, y, reduction="none"))
     values = {key: value.item() for key, value in metrics.compute().items()}
     return {

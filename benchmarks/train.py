@@ -74,7 +74,7 @@ class _Run:
     path: Path
     run_id: str = ""
     history: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    generator: torch.Generator = field(default_factory=torch.Generator)
+    method_generator: torch.Generator = field(default_factory=torch.Generator)
 
 
 def train(
@@ -254,11 +254,9 @@ def _monitored(run: _Run) -> str:
 
 def _train_and_evaluate(run: _Run, epoch: int, train_loader, test_loader, val_loader):
     """One epoch: seed it, train it, average batch-norm statistics, evaluate; its metrics."""
-    config = run.config
-    seed_epoch(
-        config.seed, epoch, run.world.rank, method_generator=run.generator, loader=train_loader
-    )
-    metrics, records = train_one_epoch(run.ctx, train_loader, epoch, run.generator)
+    config, generator = run.config, run.method_generator
+    seed_epoch(config.seed, epoch, run.world.rank, method_generator=generator, loader=train_loader)
+    metrics, records = train_one_epoch(run.ctx, train_loader, epoch, generator)
     if run.world.is_main:
         # Per-batch values are written once the epoch is complete, so an interrupted epoch
         # leaves no partial trace and its rerun after resuming logs each step exactly once.
