@@ -59,6 +59,18 @@ class Method(Protocol):
         ...
 
 
+@runtime_checkable
+class WrapsModel(Protocol):
+    """Optional part of the Method protocol, for methods that run the model in their own way.
+
+    Before training under DistributedDataParallel the runner calls ``method.wrap_model(model)``
+    when the method has it, and wraps the result in DDP, so that the method's whole forward
+    pass runs inside DDP's ``forward`` (Manifold Mixup's stage-by-stage forward does).
+    """
+
+    def wrap_model(self, model: nn.Module) -> nn.Module: ...
+
+
 def clock(device: torch.device) -> float:
     """``time.perf_counter()`` after the device's queued work is done, so that phase times
     measured inside a method are honest on CUDA too (a no-op wait on the CPU)."""

@@ -16,12 +16,13 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from benchmarks.batch_timer import PHASES, BatchTimer
 from benchmarks.configs import TrainConfig
+from benchmarks.engine import training_step
 from benchmarks.methods import METHOD_NAMES, get_method
 from benchmarks.models import get_model
-from benchmarks.timing import PHASES, BatchTimer
+from benchmarks.optim import build_optimizer
 from benchmarks.tracking import describe_device
-from benchmarks.train import build_optimizer, training_step
 
 PAPER_RATIOS = {("comixup", "vanilla"): 2.58, ("comixup", "puzzle_mix"): 1.04}
 """Co-Mixup supplement, ImageNet ResNet-50 timing."""
@@ -56,7 +57,7 @@ def time_method(name: str, setup: TimingSetup, device: torch.device) -> dict[str
     model = get_model(setup.model, setup.num_classes, width=setup.width).to(device)
     model.train()
     method = get_method(name, num_classes=setup.num_classes)
-    optimizer, _ = build_optimizer(model, TrainConfig(lr=0.01))
+    optimizer = build_optimizer(model, TrainConfig(lr=0.01))
     scaler = torch.amp.GradScaler(device.type, enabled=False)
     timer = BatchTimer(device, warmup=setup.warmup)
     for index in range(setup.warmup + setup.batches):
