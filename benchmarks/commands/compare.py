@@ -1,0 +1,57 @@
+"""``comixup-bench compare``: every method on one configuration, then the comparison table."""
+
+from __future__ import annotations
+
+import argparse
+
+from benchmarks.commands import _training
+from benchmarks.commands._common import add_command, add_no_progress, add_out
+from benchmarks.commands.names import METHODS
+from benchmarks.commands.train import add_run_options
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        subparsers,
+        "compare",
+        help="train every method on one configuration and print the comparison table",
+        description="The main job: every registered method on the same data, model and "
+        "schedule; writes reports/compare-<dataset>.md.",
+        example_lines=(
+            "comixup-bench compare --dataset builtin --epochs 2 --limit-batches 5",
+            "comixup-bench compare --dataset cifar100 --methods vanilla cutmix comixup",
+        ),
+    )
+    add_run_options(parser)
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=list(METHODS),
+        metavar="METHOD",
+        help="the methods to train, of: %(choices)s",
+    )
+    _training.add_fresh_option(parser, resume=False)
+    add_out(parser)
+    add_no_progress(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchmarks import compare
+    from benchmarks.tables.report import write_table
+
+    config = _training.train_config(args)
+    frame, _ = compare.compare(
+        config, args.methods, progress=not args.no_progress, resume=not args.fresh
+    )
+    md_path, _ = write_table(
+        frame,
+        f"compare-{config.dataset}",
+        args.out,
+        title=f"Method comparison on {config.dataset}",
+        notes=compare.notes(config),
+        floatfmt=".3f",
+    )
+    print(md_path.read_text())
+    return 0

@@ -1,0 +1,84 @@
+"""``comixup-bench timing``: the time of one training step of every method on this device,
+by phase, beside the supplement's ratios."""
+
+from __future__ import annotations
+
+import argparse
+
+from benchmarks.commands._common import (
+    add_command,
+    add_no_progress,
+    add_out,
+    positive_int,
+)
+from benchmarks.commands.names import METHODS, MODELS
+
+MODEL = "preactresnet18"
+"""``benchmarks.tables.step_time.TimingSetup``'s model (CIFAR-100's)."""
+BATCH_SIZE = 100
+"""``TimingSetup``'s batch size (the official ``main.py`` default)."""
+SETUP_FIELDS = ("model", "width", "batch_size", "batches", "warmup")
+"""Options that replace the ``TimingSetup`` field of the same name when given."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        subparsers,
+        "timing",
+        help="per-batch training time of every method on this device, by phase",
+        description="Time one training step of every method side by side (GPU when present) "
+        "and compare the ratios with the supplement's; writes reports/timing.{md,csv}.",
+        example_lines=(
+            "comixup-bench timing",
+            "comixup-bench timing --width 16 --batch-size 32 --methods vanilla comixup",
+        ),
+    )
+    parser.add_argument(
+        "--model", choices=MODELS, default=MODEL, metavar="MODEL", help="model: %(choices)s"
+    )
+    parser.add_argument("--width", type=positive_int, help="model width (default: the paper's)")
+    parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help="batch size")
+    parser.add_argument(
+        "--batches", type=positive_int, help="timed batches (default: 20 on a GPU, 5 on a CPU)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, help="untimed warm-up batches (default: 5 on a GPU, 1 on a CPU)"
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=list(METHODS),
+        metavar="METHOD",
+        help="the methods to time, of: %(choices)s",
+    )
+    add_out(parser)
+    add_no_progress(parser, "hide the progress bar")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import torch
+
+    from benchmarks.tables import step_time
+    from benchmarks.tables.report import write_table
+    from benchmarks.tracking import setup_tracking
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    changes = {key: getattr(args, key) for key in SETUP_FIELDS if getattr(args, key) is not None}
+    setup = dataclasses.replace(step_time.default_setup(device), **changes)
+    setup_tracking(step_time.EXPERIMENT)  # fail fast on an unreachable server, before timing
+    frame, ratios = step_time.run(setup, device, tuple(args.methods), progress=not args.no_progress)
+    md_path, csv_path = write_table(
+        frame,
+        "timing",
+        args.out,
+        title="Time per training batch by method and phase",
+        notes=step_time.notes(setup, device, ratios),
+        floatfmt=".2f",
+    )
+    step_time.log_run(setup, device, ratios, [md_path, csv_path])
+    print(md_path.read_text())
+    return 0

@@ -1,0 +1,67 @@
+"""``comixup-bench train``: one method on one dataset, logged to MLflow, resumable."""
+
+from __future__ import annotations
+
+import argparse
+
+from benchmarks.commands import _training
+from benchmarks.commands._common import add_command, add_no_progress, fail
+from benchmarks.commands.names import DATASETS, METHODS, MODELS
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """What ``train`` and ``compare`` share: the dataset, model, schedule and overrides."""
+    _training.add_dataset_options(
+        parser,
+        choices=DATASETS,
+        default="builtin",
+        help="dataset, of: %(choices)s; its preset in benchmarks/configs gives the paper's "
+        "schedule",
+    )
+    parser.add_argument(
+        "--model",
+        choices=MODELS,
+        metavar="MODEL",
+        help="model: %(choices)s (default: the preset's)",
+    )
+    _training.add_schedule_options(parser)
+    parser.add_argument("--seed", type=int, help="random seed (default: the preset's, 0)")
+    parser.add_argument("--amp", action="store_true", help="native mixed precision (torch.amp)")
+    _training.add_set_option(parser)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        subparsers,
+        "train",
+        help="train one method on one dataset, logged to MLflow (resumable)",
+        description="Train one method; rerunning the same command resumes from its checkpoint.",
+        example_lines=(
+            "comixup-bench train --dataset builtin --method cutmix --epochs 2 --limit-batches 5",
+            "comixup-bench train --dataset cifar100 --method comixup --data-dir ~/data --download",
+            "comixup-bench train --dataset cifar100 --method comixup --set method.alpha=1.0",
+        ),
+    )
+    parser.add_argument(
+        "--method", required=True, choices=METHODS, metavar="METHOD", help="method: %(choices)s"
+    )
+    add_run_options(parser)
+    _training.add_fresh_option(parser, resume=True)
+    add_no_progress(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchmarks.train import checkpoint_path, train
+
+    config = _training.train_config(args)
+    path = checkpoint_path(config)
+    if args.resume and not path.exists():
+        fail(f"--resume: no checkpoint for this configuration at {path}.")
+    result = train(config, resume=not args.fresh, progress=not args.no_progress)
+    if not result.run_id:  # a non-zero rank under torchrun: rank 0 reports
+        return 0
+    shown = {key: round(value, 4) for key, value in result.metrics.items() if "time_" not in key}
+    print(f"MLflow run {result.run_id}: {shown}")
+    print(f"checkpoint: {result.checkpoint_path}")
+    return 0
