@@ -17,8 +17,14 @@ MODEL = "preactresnet18"
 """``benchmarks.tables.step_time.TimingSetup``'s model (CIFAR-100's)."""
 BATCH_SIZE = 100
 """``TimingSetup``'s batch size (the official ``main.py`` default)."""
+BATCHES = {"GPU": (20, 5), "CPU": (5, 1)}
+"""``step_time.default_setup``'s (timed, warm-up) batches per device kind."""
 SETUP_FIELDS = ("model", "width", "batch_size", "batches", "warmup")
 """Options that replace the ``TimingSetup`` field of the same name when given."""
+
+
+def _per_device(index: int) -> str:
+    return ", ".join(f"{counts[index]} on a {kind}" for kind, counts in BATCHES.items())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,10 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--width", type=positive_int, help="model width (default: the paper's)")
     parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help="batch size")
     parser.add_argument(
-        "--batches", type=positive_int, help="timed batches (default: 20 on a GPU, 5 on a CPU)"
+        "--batches", type=positive_int, help=f"timed batches (default: {_per_device(0)})"
     )
     parser.add_argument(
-        "--warmup", type=int, help="untimed warm-up batches (default: 5 on a GPU, 1 on a CPU)"
+        "--warmup", type=int, help=f"untimed warm-up batches (default: {_per_device(1)})"
     )
     parser.add_argument(
         "--methods",
