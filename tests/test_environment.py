@@ -39,7 +39,7 @@ def test_everything_at_once_and_the_device_only_when_given():
 
 
 def test_an_unknown_key_names_the_known_ones():
-    with pytest.raises(ValueError, match="unknown environment key.*'gpu'.*known: CPU"):
+    with pytest.raises(ValueError, match=r"unknown environment key.*'gpu'.*known: CPU"):
         env.environment(["python", "gpu"])
     with pytest.raises(ValueError, match="pass a device"):
         env.environment(["device"])
