@@ -5,12 +5,10 @@ share: their options, with the supplement's defaults as plain constants (checked
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from benchmarks.commands._common import (
-    add_command,
     add_no_progress,
     add_out,
     level_count,
@@ -27,28 +25,15 @@ LEVELS = (2, 3, 4, 5)
 """|L| of Figure 2's left panel: ``benchmarks.tables.figure2.LEVELS``."""
 
 
-def register(
-    subparsers: argparse._SubParsersAction,
-    name: str,
+def add_options(
+    parser: argparse.ArgumentParser,
     *,
-    help: str,
-    description: str,
-    example_lines: tuple[str, ...],
-    options: tuple[str, ...],
-    run: Callable[[argparse.Namespace], int],
+    seeds: bool = False,
+    trials: bool = False,
+    levels: bool = False,
 ) -> None:
-    """An analysis command with its ``options`` (of seeds, trials, levels), always ``--sizes``,
-    ``--out`` and ``--no-progress``, run by ``run``."""
-    parser = add_command(
-        subparsers, name, help=help, description=description, example_lines=example_lines
-    )
-    _add_options(
-        parser, seeds="seeds" in options, trials="trials" in options, levels="levels" in options
-    )
-    parser.set_defaults(handler=run)
-
-
-def _add_options(parser: argparse.ArgumentParser, *, seeds: bool, trials: bool, levels: bool):
+    """The options of an analysis command: those it uses of ``--seeds``, ``--trials`` and
+    ``--levels``, and always ``--sizes``, ``--out`` and ``--no-progress``."""
     if seeds:
         parser.add_argument("--seeds", type=positive_int, default=SEEDS, help="problems per size")
     if trials:

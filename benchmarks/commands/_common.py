@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -52,18 +53,37 @@ def examples(*commands: str) -> str:
 def add_command(
     subparsers: argparse._SubParsersAction,
     name: str,
-    *,
-    help: str,
-    description: str,
+    doc: str | None,
     example_lines: tuple[str, ...],
+    run: Callable[[argparse.Namespace], int],
 ) -> argparse.ArgumentParser:
-    """A sub-command parser with the shared help layout and its examples as the epilog."""
-    return subparsers.add_parser(
+    """The parser of command ``name``, run by ``run``: the first line of its module docstring
+    ``doc`` is the summary in ``comixup-bench --help``, the rest its description; the examples
+    close its help."""
+    summary, _, description = (doc or name).strip().partition("\n\n")  # None under -OO
+    parser = subparsers.add_parser(
         name,
-        help=help,
-        description=description,
+        help=" ".join(summary.split()).rstrip("."),
+        description=" ".join(description.split()) or summary,
         epilog=examples(*example_lines),
         formatter_class=HelpFormatter,
+    )
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def add_name_list(
+    parser: argparse.ArgumentParser, flag: str, names: tuple[str, ...], *, metavar: str, what: str
+) -> None:
+    """``flag NAME [NAME ...]``: one or more of ``names`` (all by default), checked by argparse
+    before anything loads."""
+    parser.add_argument(
+        flag,
+        nargs="+",
+        choices=names,
+        default=list(names),
+        metavar=metavar,
+        help=f"{what}, of: %(choices)s",
     )
 
 

@@ -1,27 +1,25 @@
-"""``comixup-bench analysis``: Tables 2, 3, 4 and Figure 2 in one go, with the summary
-``reports/analysis.md``."""
+"""Tables 2, 3, 4 and Figure 2 in one go, with reports/analysis.md.
+
+Runs the whole algorithm analysis and writes reports/analysis.md with the environment (CPU,
+threads, versions) the timings were taken on.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from benchmarks.commands import _analysis
+from benchmarks.commands._common import add_command
+
+EXAMPLES = (
+    "comixup-bench analysis",
+    "comixup-bench analysis --seeds 5 --trials 5 --sizes 5 10  # a quick look",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    _analysis.register(
-        subparsers,
-        "analysis",
-        help="Tables 2, 3, 4 and Figure 2 in one go, with reports/analysis.md",
-        description="Runs the whole algorithm analysis and writes reports/analysis.md with "
-        "the environment (CPU, threads, versions) the timings were taken on.",
-        example_lines=(
-            "comixup-bench analysis",
-            "comixup-bench analysis --seeds 5 --trials 5 --sizes 5 10  # a quick look",
-        ),
-        options=("seeds", "trials", "levels"),
-        run=run,
-    )
+    parser = add_command(subparsers, "analysis", __doc__, EXAMPLES, run)
+    _analysis.add_options(parser, seeds=True, trials=True, levels=True)
 
 
 def run(args: argparse.Namespace) -> int:

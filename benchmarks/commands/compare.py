@@ -1,40 +1,31 @@
-"""``comixup-bench compare``: every method on one configuration, then the comparison table."""
+"""Train every method on one configuration and print the comparison table.
+
+The main job: every registered method on the same data, model and schedule; writes
+reports/compare-<dataset>.md.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from benchmarks.commands import _training
-from benchmarks.commands._common import add_command, add_no_progress, add_out
+from benchmarks.commands._common import add_command, add_name_list, add_no_progress, add_out
 from benchmarks.commands.names import METHODS
 from benchmarks.commands.train import add_run_options
 
+EXAMPLES = (
+    "comixup-bench compare --dataset builtin --epochs 2 --limit-batches 5",
+    "comixup-bench compare --dataset cifar100 --methods vanilla cutmix comixup",
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "compare",
-        help="train every method on one configuration and print the comparison table",
-        description="The main job: every registered method on the same data, model and "
-        "schedule; writes reports/compare-<dataset>.md.",
-        example_lines=(
-            "comixup-bench compare --dataset builtin --epochs 2 --limit-batches 5",
-            "comixup-bench compare --dataset cifar100 --methods vanilla cutmix comixup",
-        ),
-    )
+    parser = add_command(subparsers, "compare", __doc__, EXAMPLES, run)
     add_run_options(parser)
-    parser.add_argument(
-        "--methods",
-        nargs="+",
-        choices=METHODS,
-        default=list(METHODS),
-        metavar="METHOD",
-        help="the methods to train, of: %(choices)s",
-    )
+    add_name_list(parser, "--methods", METHODS, metavar="METHOD", what="the methods to train")
     _training.add_fresh_option(parser, resume=False)
     add_out(parser)
     add_no_progress(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,27 +1,25 @@
-"""``comixup-bench figure2``: supplement Figure 2, Algorithm 1's time per batch over |L| and
-over m."""
+"""Supplement Figure 2: Algorithm 1's time per batch over |L| and over m.
+
+Mean ms per solve over --trials problems, over |L| (m = 20) and over m (|L| = 3), with the
+fitted log-log slopes; writes reports/figure2.{png,csv,md}.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from benchmarks.commands import _analysis
+from benchmarks.commands._common import add_command
+
+EXAMPLES = (
+    "comixup-bench figure2",
+    "comixup-bench figure2 --trials 10 --levels 2 3 --sizes 5 10 20",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    _analysis.register(
-        subparsers,
-        "figure2",
-        help="supplement Figure 2: Algorithm 1's time per batch over |L| and over m",
-        description="Mean ms per solve over --trials problems, over |L| (m = 20) and over m "
-        "(|L| = 3), with the fitted log-log slopes; writes reports/figure2.{png,csv,md}.",
-        example_lines=(
-            "comixup-bench figure2",
-            "comixup-bench figure2 --trials 10 --levels 2 3 --sizes 5 10 20",
-        ),
-        options=("trials", "levels"),
-        run=run,
-    )
+    parser = add_command(subparsers, "figure2", __doc__, EXAMPLES, run)
+    _analysis.add_options(parser, trials=True, levels=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,15 +4,7 @@ equals its registry: add a method, model or preset there and here."""
 
 from __future__ import annotations
 
-METHODS = (
-    "vanilla",
-    "input_mixup",
-    "manifold_mixup",
-    "cutmix",
-    "puzzle_mix",
-    "comixup",
-    "vat",
-)
+METHODS = ("vanilla", "input_mixup", "manifold_mixup", "cutmix", "puzzle_mix", "comixup", "vat")
 """``benchmarks.methods.METHOD_NAMES``, in its order."""
 
 MODELS = ("preactresnet18", "wrn16_8", "resnext29_4_24", "resnet50", "lenet", "vgg11")

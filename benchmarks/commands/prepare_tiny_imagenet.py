@@ -1,5 +1,8 @@
-"""``comixup-bench prepare-tiny-imagenet``: Tiny-ImageNet's validation images into class
-folders, the layout the loader reads."""
+"""Move Tiny-ImageNet's validation images into class folders.
+
+Sorts val/images/ into val/<wnid>/images/ as val/val_annotations.txt lists them, in place (a
+second run moves only what remains), the layout the Tiny-ImageNet loader reads.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +10,12 @@ import argparse
 
 from benchmarks.commands._common import add_command
 
+EXAMPLES = ("comixup-bench prepare-tiny-imagenet --data-dir ~/data/tiny-imagenet-200",)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "prepare-tiny-imagenet",
-        help="move Tiny-ImageNet's validation images into class folders",
-        description="Sort val/images/ into val/<wnid>/images/ as val/val_annotations.txt "
-        "lists them, in place (idempotent: a second run moves only what remains).",
-        example_lines=("comixup-bench prepare-tiny-imagenet --data-dir ~/data/tiny-imagenet-200",),
-    )
+    parser = add_command(subparsers, "prepare-tiny-imagenet", __doc__, EXAMPLES, run)
     parser.add_argument("--data-dir", required=True, help="the tiny-imagenet-200 folder")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

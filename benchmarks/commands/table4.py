@@ -1,24 +1,22 @@
-"""``comixup-bench table4``: supplement Table 4, convergence time of Algorithm 1 and
-Narasimhan-Bilmes."""
+"""Supplement Table 4: convergence time of Algorithm 1 and Narasimhan-Bilmes.
+
+Mean seconds until each algorithm stops on Table 3's problems; writes reports/table4.{md,csv}
+and one MLflow run.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from benchmarks.commands import _analysis
+from benchmarks.commands._common import add_command
+
+EXAMPLES = ("comixup-bench table4", "comixup-bench table4 --seeds 10 --sizes 5 10")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    _analysis.register(
-        subparsers,
-        "table4",
-        help="supplement Table 4: convergence time of Algorithm 1 and Narasimhan-Bilmes",
-        description="Mean seconds until each algorithm stops on Table 3's problems; writes "
-        "reports/table4.{md,csv} and one MLflow run.",
-        example_lines=("comixup-bench table4", "comixup-bench table4 --seeds 10 --sizes 5 10"),
-        options=("seeds",),
-        run=run,
-    )
+    parser = add_command(subparsers, "table4", __doc__, EXAMPLES, run)
+    _analysis.add_options(parser, seeds=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,35 +1,38 @@
-"""``comixup-bench table5``: Table 5, {LeNet, VGG-11} x six methods on Google Speech Commands,
-trained here or collected from the MLflow store."""
+"""Table 5: LeNet and VGG-11 x six methods on Google Speech Commands.
+
+Train (or, with --from-mlflow, only collect) the 12 runs of Table 5 - {LeNet, VGG-11} x
+{vanilla, input_mixup, manifold_mixup, cutmix, puzzle_mix, comixup} - and write
+reports/table5.{md,csv}: the test error at the best validation epoch, mean (std) over seeds,
+best per row in bold.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from benchmarks.commands import _training
-from benchmarks.commands._common import add_command, add_no_progress, add_out, positive_int
+from benchmarks.commands._common import (
+    add_command,
+    add_name_list,
+    add_no_progress,
+    add_out,
+    positive_int,
+)
 from benchmarks.commands.names import SPEECH_DATASETS, TABLE5_METHODS, TABLE5_MODELS
 
 EPOCHS = {"speechcommands": 30, "speech-builtin": 10}
 """The presets' epochs (``benchmarks.configs.speech``)."""
 PATIENCE = 5
 """Both presets' early-stopping patience (the supplement's)."""
+EXAMPLES = (
+    "comixup-bench table5 --dataset speech-builtin  # offline, CPU: minutes",
+    "comixup-bench table5 --data-dir ~/data/speech --download --seeds 3",
+    "comixup-bench table5 --dataset speechcommands --from-mlflow",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "table5",
-        help="Table 5: LeNet and VGG-11 x six methods on Google Speech Commands",
-        description="Train (or, with --from-mlflow, only collect) the 12 runs of Table 5 "
-        "- {LeNet, VGG-11} x {vanilla, input_mixup, manifold_mixup, cutmix, puzzle_mix, "
-        "comixup} - and write reports/table5.{md,csv}: the test error at the best validation "
-        "epoch, mean (std) over seeds, best per row in bold.",
-        example_lines=(
-            "comixup-bench table5 --dataset speech-builtin  # offline, CPU: minutes",
-            "comixup-bench table5 --data-dir ~/data/speech --download --seeds 3",
-            "comixup-bench table5 --dataset speechcommands --from-mlflow",
-        ),
-    )
+    parser = add_command(subparsers, "table5", __doc__, EXAMPLES, run)
     _training.add_dataset_options(
         parser,
         choices=SPEECH_DATASETS,
@@ -47,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epochs_note=", ".join(f"{count} for {name}" for name, count in EPOCHS.items()),
         patience_note=str(PATIENCE),
     )
-    _add_grid_options(parser)
+    add_name_list(parser, "--models", TABLE5_MODELS, metavar="MODEL", what="the rows")
+    add_name_list(parser, "--methods", TABLE5_METHODS, metavar="METHOD", what="the columns")
     _training.add_set_option(parser)
     parser.add_argument(
         "--from-mlflow",
@@ -57,26 +61,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _training.add_fresh_option(parser, resume=False)
     add_out(parser)
     add_no_progress(parser)
-    parser.set_defaults(handler=run)
-
-
-def _add_grid_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=TABLE5_MODELS,
-        default=list(TABLE5_MODELS),
-        metavar="MODEL",
-        help="the rows, of: %(choices)s",
-    )
-    parser.add_argument(
-        "--methods",
-        nargs="+",
-        choices=TABLE5_METHODS,
-        default=list(TABLE5_METHODS),
-        metavar="METHOD",
-        help="the columns, of: %(choices)s",
-    )
 
 
 def _collect_runs(args: argparse.Namespace):

@@ -1,5 +1,8 @@
-"""``comixup-bench timing``: the time of one training step of every method on this device,
-by phase, beside the supplement's ratios."""
+"""Per-batch training time of every method on this device, by phase.
+
+Time one training step of every method side by side (GPU when present) and compare the ratios
+with the supplement's; writes reports/timing.{md,csv}.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import argparse
 
 from benchmarks.commands._common import (
     add_command,
+    add_name_list,
     add_no_progress,
     add_out,
     positive_int,
@@ -21,6 +25,10 @@ BATCHES = {"GPU": (20, 5), "CPU": (5, 1)}
 """``step_time.default_setup``'s (timed, warm-up) batches per device kind."""
 SETUP_FIELDS = ("model", "width", "batch_size", "batches", "warmup")
 """Options that replace the ``TimingSetup`` field of the same name when given."""
+EXAMPLES = (
+    "comixup-bench timing",
+    "comixup-bench timing --width 16 --batch-size 32 --methods vanilla comixup",
+)
 
 
 def _per_device(index: int) -> str:
@@ -28,17 +36,7 @@ def _per_device(index: int) -> str:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "timing",
-        help="per-batch training time of every method on this device, by phase",
-        description="Time one training step of every method side by side (GPU when present) "
-        "and compare the ratios with the supplement's; writes reports/timing.{md,csv}.",
-        example_lines=(
-            "comixup-bench timing",
-            "comixup-bench timing --width 16 --batch-size 32 --methods vanilla comixup",
-        ),
-    )
+    parser = add_command(subparsers, "timing", __doc__, EXAMPLES, run)
     parser.add_argument(
         "--model", choices=MODELS, default=MODEL, metavar="MODEL", help="model: %(choices)s"
     )
@@ -50,17 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--warmup", type=int, help=f"untimed warm-up batches (default: {_per_device(1)})"
     )
-    parser.add_argument(
-        "--methods",
-        nargs="+",
-        choices=METHODS,
-        default=list(METHODS),
-        metavar="METHOD",
-        help="the methods to time, of: %(choices)s",
-    )
+    add_name_list(parser, "--methods", METHODS, metavar="METHOD", what="the methods to time")
     add_out(parser)
     add_no_progress(parser, "hide the progress bar")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,8 @@
-"""``comixup-bench train``: one method on one dataset, logged to MLflow, resumable."""
+"""Train one method on one dataset, logged to MLflow (resumable).
+
+Train one method from the dataset's preset; every run is logged to MLflow with a checkpoint
+per epoch, and rerunning the same command resumes from that checkpoint.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,12 @@ import argparse
 from benchmarks.commands import _training
 from benchmarks.commands._common import add_command, add_no_progress, fail
 from benchmarks.commands.names import DATASETS, METHODS, MODELS
+
+EXAMPLES = (
+    "comixup-bench train --dataset builtin --method cutmix --epochs 2 --limit-batches 5",
+    "comixup-bench train --dataset cifar100 --method comixup --data-dir ~/data --download",
+    "comixup-bench train --dataset cifar100 --method comixup --set method.alpha=1.0",
+)
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -31,24 +41,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "train",
-        help="train one method on one dataset, logged to MLflow (resumable)",
-        description="Train one method; rerunning the same command resumes from its checkpoint.",
-        example_lines=(
-            "comixup-bench train --dataset builtin --method cutmix --epochs 2 --limit-batches 5",
-            "comixup-bench train --dataset cifar100 --method comixup --data-dir ~/data --download",
-            "comixup-bench train --dataset cifar100 --method comixup --set method.alpha=1.0",
-        ),
-    )
+    parser = add_command(subparsers, "train", __doc__, EXAMPLES, run)
     parser.add_argument(
         "--method", required=True, choices=METHODS, metavar="METHOD", help="method: %(choices)s"
     )
     add_run_options(parser)
     _training.add_fresh_option(parser, resume=True)
     add_no_progress(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
