@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from benchmarks.commands._common import assignment, positive_int
+from benchmarks.commands.names import DATASETS, MODELS
 
 if TYPE_CHECKING:
     from benchmarks.configs import TrainConfig
@@ -73,6 +74,27 @@ def add_fresh_option(parser: argparse.ArgumentParser, *, resume: bool) -> None:
             action="store_true",
             help="require a checkpoint and continue its MLflow run (rerunning resumes anyway)",
         )
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """What ``train`` and ``compare`` share: the dataset, model, schedule and overrides."""
+    add_dataset_options(
+        parser,
+        choices=DATASETS,
+        default="builtin",
+        help="dataset, of: %(choices)s; its preset in benchmarks/configs gives the paper's "
+        "schedule",
+    )
+    parser.add_argument(
+        "--model",
+        choices=MODELS,
+        metavar="MODEL",
+        help=f"model: %(choices)s (default: {PRESET})",
+    )
+    add_schedule_options(parser)
+    parser.add_argument("--seed", type=int, help=f"random seed (default: {PRESET})")
+    parser.add_argument("--amp", action="store_true", help="native mixed precision (torch.amp)")
+    add_set_option(parser)
 
 
 def overrides(args: argparse.Namespace) -> list[str]:

@@ -11,7 +11,6 @@ import argparse
 from benchmarks.commands import _training
 from benchmarks.commands._common import add_command, add_name_list, add_no_progress, add_out
 from benchmarks.commands.names import METHODS
-from benchmarks.commands.train import add_run_options
 
 EXAMPLES = (
     "comixup-bench compare --dataset builtin --epochs 2 --limit-batches 5",
@@ -21,7 +20,7 @@ EXAMPLES = (
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "compare", __doc__, EXAMPLES, run)
-    add_run_options(parser)
+    _training.add_run_options(parser)
     add_name_list(parser, "--methods", METHODS, metavar="METHOD", what="the methods to train")
     _training.add_fresh_option(parser, resume=False)
     add_out(parser)

@@ -10,7 +10,7 @@ import argparse
 
 from benchmarks.commands import _training
 from benchmarks.commands._common import add_command, add_no_progress, fail
-from benchmarks.commands.names import DATASETS, METHODS, MODELS
+from benchmarks.commands.names import METHODS
 
 EXAMPLES = (
     "comixup-bench train --dataset builtin --method cutmix --epochs 2 --limit-batches 5",
@@ -19,33 +19,12 @@ EXAMPLES = (
 )
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """What ``train`` and ``compare`` share: the dataset, model, schedule and overrides."""
-    _training.add_dataset_options(
-        parser,
-        choices=DATASETS,
-        default="builtin",
-        help="dataset, of: %(choices)s; its preset in benchmarks/configs gives the paper's "
-        "schedule",
-    )
-    parser.add_argument(
-        "--model",
-        choices=MODELS,
-        metavar="MODEL",
-        help="model: %(choices)s (default: the preset's)",
-    )
-    _training.add_schedule_options(parser)
-    parser.add_argument("--seed", type=int, help="random seed (default: the preset's, 0)")
-    parser.add_argument("--amp", action="store_true", help="native mixed precision (torch.amp)")
-    _training.add_set_option(parser)
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "train", __doc__, EXAMPLES, run)
     parser.add_argument(
         "--method", required=True, choices=METHODS, metavar="METHOD", help="method: %(choices)s"
     )
-    add_run_options(parser)
+    _training.add_run_options(parser)
     _training.add_fresh_option(parser, resume=True)
     add_no_progress(parser)
 
