@@ -1,10 +1,14 @@
 """The sub-commands of ``comixup-bench``, one module each.
 
-Every module has ``register(subparsers)``, which adds its parser (options, help, examples)
-and sets ``handler=run``, and ``run(args) -> int``, which does the work. Registering imports
-nothing heavy: torch, MLflow, pandas and the runner are imported inside ``run``, so
-``comixup-bench --help`` answers at once. A new command is one module here and one entry in
-:data:`COMMANDS`.
+Every module has ``register(subparsers)``, which adds its parser and sets ``handler=run``,
+and ``run(args) -> int``, which does the work. Its docstring is its help (first line: the
+summary in ``comixup-bench --help``; the rest: the description) and its ``EXAMPLES`` close
+that help. Registering imports nothing heavy: torch, MLflow, pandas and the runner are
+imported inside ``run``, so ``comixup-bench --help`` answers at once; the names the options
+accept are the constants of :mod:`benchmarks.commands.names`. A new command is one module
+here and one entry in :data:`COMMANDS`; shared pieces are in ``_common`` (help layout,
+argument types, ``--out``), ``_training`` (options of the commands that train) and
+``_analysis`` (options of the algorithm-analysis commands).
 """
 
 from __future__ import annotations
