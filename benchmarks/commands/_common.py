@@ -54,18 +54,19 @@ def add_command(
     subparsers: argparse._SubParsersAction,
     name: str,
     doc: str | None,
-    example_lines: tuple[str, ...],
     run: Callable[[argparse.Namespace], int],
 ) -> argparse.ArgumentParser:
-    """The parser of command ``name``, run by ``run``: the first line of its module docstring
-    ``doc`` is the summary in ``comixup-bench --help``, the rest its description; the examples
-    close its help."""
-    summary, _, description = (doc or name).strip().partition("\n\n")  # None under -OO
+    """The parser of command ``name``, run by ``run``, with its help from its module docstring
+    ``doc``: the first line is the summary in ``comixup-bench --help``, the next paragraph the
+    description, and the indented lines under ``Examples:`` close the command's help."""
+    text, _, example_block = (doc or name).partition("\nExamples:\n")  # doc is None under -OO
+    summary, _, description = text.strip().partition("\n\n")
+    example_lines = [line.strip() for line in example_block.splitlines() if line.strip()]
     parser = subparsers.add_parser(
         name,
         help=" ".join(summary.split()).rstrip("."),
         description=" ".join(description.split()) or summary,
-        epilog=examples(*example_lines),
+        epilog=examples(*example_lines) if example_lines else None,
         formatter_class=HelpFormatter,
     )
     parser.set_defaults(handler=run)

@@ -2,6 +2,10 @@
 
 Runs the whole algorithm analysis and writes reports/analysis.md with the environment (CPU,
 threads, versions) the timings were taken on.
+
+Examples:
+    comixup-bench analysis
+    comixup-bench analysis --seeds 5 --trials 5 --sizes 5 10  # a quick look
 """
 
 from __future__ import annotations
@@ -11,14 +15,9 @@ import argparse
 from benchmarks.commands import _analysis
 from benchmarks.commands._common import add_command
 
-EXAMPLES = (
-    "comixup-bench analysis",
-    "comixup-bench analysis --seeds 5 --trials 5 --sizes 5 10  # a quick look",
-)
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "analysis", __doc__, EXAMPLES, run)
+    parser = add_command(subparsers, "analysis", __doc__, run)
     _analysis.add_options(parser, seeds=True, trials=True, levels=True)
 
 

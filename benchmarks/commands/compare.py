@@ -2,6 +2,10 @@
 
 The main job: every registered method on the same data, model and schedule; writes
 reports/compare-<dataset>.md.
+
+Examples:
+    comixup-bench compare --dataset builtin --epochs 2 --limit-batches 5
+    comixup-bench compare --dataset cifar100 --methods vanilla cutmix comixup
 """
 
 from __future__ import annotations
@@ -12,14 +16,9 @@ from benchmarks.commands import _training
 from benchmarks.commands._common import add_command, add_name_list, add_no_progress, add_out
 from benchmarks.commands.names import METHODS
 
-EXAMPLES = (
-    "comixup-bench compare --dataset builtin --epochs 2 --limit-batches 5",
-    "comixup-bench compare --dataset cifar100 --methods vanilla cutmix comixup",
-)
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "compare", __doc__, EXAMPLES, run)
+    parser = add_command(subparsers, "compare", __doc__, run)
     _training.add_run_options(parser)
     add_name_list(parser, "--methods", METHODS, metavar="METHOD", what="the methods to train")
     _training.add_fresh_option(parser, resume=False)

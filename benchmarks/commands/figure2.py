@@ -2,6 +2,10 @@
 
 Mean ms per solve over --trials problems, over |L| (m = 20) and over m (|L| = 3), with the
 fitted log-log slopes; writes reports/figure2.{png,csv,md}.
+
+Examples:
+    comixup-bench figure2
+    comixup-bench figure2 --trials 10 --levels 2 3 --sizes 5 10 20
 """
 
 from __future__ import annotations
@@ -11,14 +15,9 @@ import argparse
 from benchmarks.commands import _analysis
 from benchmarks.commands._common import add_command
 
-EXAMPLES = (
-    "comixup-bench figure2",
-    "comixup-bench figure2 --trials 10 --levels 2 3 --sizes 5 10 20",
-)
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "figure2", __doc__, EXAMPLES, run)
+    parser = add_command(subparsers, "figure2", __doc__, run)
     _analysis.add_options(parser, trials=True, levels=True)
 
 

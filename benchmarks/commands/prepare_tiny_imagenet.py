@@ -2,6 +2,9 @@
 
 Sorts val/images/ into val/<wnid>/images/ as val/val_annotations.txt lists them, in place (a
 second run moves only what remains), the layout the Tiny-ImageNet loader reads.
+
+Examples:
+    comixup-bench prepare-tiny-imagenet --data-dir ~/data/tiny-imagenet-200
 """
 
 from __future__ import annotations
@@ -10,11 +13,9 @@ import argparse
 
 from benchmarks.commands._common import add_command
 
-EXAMPLES = ("comixup-bench prepare-tiny-imagenet --data-dir ~/data/tiny-imagenet-200",)
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "prepare-tiny-imagenet", __doc__, EXAMPLES, run)
+    parser = add_command(subparsers, "prepare-tiny-imagenet", __doc__, run)
     parser.add_argument("--data-dir", required=True, help="the tiny-imagenet-200 folder")
 
 

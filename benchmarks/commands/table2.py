@@ -2,6 +2,10 @@
 
 Algorithm 1 against exact brute force and random guess (supplement Table 2), for normalised
 and un-normalised costs; writes reports/table2.{md,csv}.
+
+Examples:
+    comixup-bench table2
+    comixup-bench table2 --seeds 10 --out /tmp/reports
 """
 
 from __future__ import annotations
@@ -13,11 +17,10 @@ from benchmarks.commands._common import add_command, add_no_progress, add_out, p
 SEEDS = 100
 """Problems per row (the supplement's); ``benchmarks.tables.table2.run``'s default."""
 TITLE = "Table 2: Algorithm 1 vs exact brute force and random guess"
-EXAMPLES = ("comixup-bench table2", "comixup-bench table2 --seeds 10 --out /tmp/reports")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "table2", __doc__, EXAMPLES, run)
+    parser = add_command(subparsers, "table2", __doc__, run)
     parser.add_argument("--seeds", type=positive_int, default=SEEDS, help="problems per row")
     add_out(parser)
     add_no_progress(parser, "hide the progress bar")

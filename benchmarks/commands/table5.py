@@ -4,6 +4,11 @@ Train (or, with --from-mlflow, only collect) the 12 runs of Table 5 - {LeNet, VG
 {vanilla, input_mixup, manifold_mixup, cutmix, puzzle_mix, comixup} - and write
 reports/table5.{md,csv}: the test error at the best validation epoch, mean (std) over seeds,
 best per row in bold.
+
+Examples:
+    comixup-bench table5 --dataset speech-builtin  # offline, CPU: minutes
+    comixup-bench table5 --data-dir ~/data/speech --download --seeds 3
+    comixup-bench table5 --dataset speechcommands --from-mlflow
 """
 
 from __future__ import annotations
@@ -24,15 +29,10 @@ EPOCHS = {"speechcommands": 30, "speech-builtin": 10}
 """The presets' epochs (``benchmarks.configs.speech``)."""
 PATIENCE = 5
 """Both presets' early-stopping patience (the supplement's)."""
-EXAMPLES = (
-    "comixup-bench table5 --dataset speech-builtin  # offline, CPU: minutes",
-    "comixup-bench table5 --data-dir ~/data/speech --download --seeds 3",
-    "comixup-bench table5 --dataset speechcommands --from-mlflow",
-)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "table5", __doc__, EXAMPLES, run)
+    parser = add_command(subparsers, "table5", __doc__, run)
     _training.add_dataset_options(
         parser,
         choices=SPEECH_DATASETS,

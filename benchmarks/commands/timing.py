@@ -2,6 +2,10 @@
 
 Time one training step of every method side by side (GPU when present) and compare the ratios
 with the supplement's; writes reports/timing.{md,csv}.
+
+Examples:
+    comixup-bench timing
+    comixup-bench timing --width 16 --batch-size 32 --methods vanilla comixup
 """
 
 from __future__ import annotations
@@ -25,10 +29,6 @@ BATCHES = {"GPU": (20, 5), "CPU": (5, 1)}
 """``step_time.default_setup``'s (timed, warm-up) batches per device kind."""
 SETUP_FIELDS = ("model", "width", "batch_size", "batches", "warmup")
 """Options that replace the ``TimingSetup`` field of the same name when given."""
-EXAMPLES = (
-    "comixup-bench timing",
-    "comixup-bench timing --width 16 --batch-size 32 --methods vanilla comixup",
-)
 
 
 def _per_device(index: int) -> str:
@@ -36,7 +36,7 @@ def _per_device(index: int) -> str:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "timing", __doc__, EXAMPLES, run)
+    parser = add_command(subparsers, "timing", __doc__, run)
     parser.add_argument(
         "--model", choices=MODELS, default=MODEL, metavar="MODEL", help="model: %(choices)s"
     )

@@ -2,6 +2,11 @@
 
 Train one method from the dataset's preset; every run is logged to MLflow with a checkpoint
 per epoch, and rerunning the same command resumes from that checkpoint.
+
+Examples:
+    comixup-bench train --dataset builtin --method cutmix --epochs 2 --limit-batches 5
+    comixup-bench train --dataset cifar100 --method comixup --data-dir ~/data --download
+    comixup-bench train --dataset cifar100 --method comixup --set method.alpha=1.0
 """
 
 from __future__ import annotations
@@ -12,15 +17,9 @@ from benchmarks.commands import _training
 from benchmarks.commands._common import add_command, add_no_progress, fail
 from benchmarks.commands.names import METHODS
 
-EXAMPLES = (
-    "comixup-bench train --dataset builtin --method cutmix --epochs 2 --limit-batches 5",
-    "comixup-bench train --dataset cifar100 --method comixup --data-dir ~/data --download",
-    "comixup-bench train --dataset cifar100 --method comixup --set method.alpha=1.0",
-)
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "train", __doc__, EXAMPLES, run)
+    parser = add_command(subparsers, "train", __doc__, run)
     parser.add_argument(
         "--method", required=True, choices=METHODS, metavar="METHOD", help="method: %(choices)s"
     )
