@@ -11,13 +11,10 @@ import dataclasses
 import json
 import math
 import os
-import platform
-import subprocess
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from mlflow.tracking import MlflowClient
 from torch import nn
 
 from benchmarks.configs import TrainConfig
+from benchmarks.environment import environment
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 """MLflow 3's own embedded default: a SQLite store in the working directory (DESIGN sec. 4)."""
@@ -70,43 +68,24 @@ def setup_tracking(experiment: str) -> str:
 
 def git_commit() -> str:
     """The commit of the working tree (``+dirty`` when it has changes), or ``unknown``."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "")
+    return environment(["git commit"])["git commit"]
 
 
 def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    """The GPU's name, or the CPU's architecture and torch's thread count."""
+    return environment(["device"], device=device)["device"]
+
+
+_TAG_NAMES = {"git commit": "git_commit", "device": "device", "python": "python"}
+_TAG_PACKAGES = ("torch", "torchvision", "numpy", "gco-wrapper", "mlflow")
 
 
 def environment_tags(device: torch.device) -> dict[str, str]:
     """Tags that reproduction needs: commit, device, Python and library versions."""
-    tags = {
-        "git_commit": git_commit(),
-        "device": describe_device(device),
-        "python": platform.python_version(),
-    }
-    for package in ("torch", "torchvision", "numpy", "gco-wrapper", "mlflow"):
-        try:
-            tags[f"version.{package}"] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            tags[f"version.{package}"] = "not installed"
-    if device.type == "cuda":
-        tags["version.cuda"] = str(torch.version.cuda)
+    packages = [*_TAG_PACKAGES, "cuda"] if device.type == "cuda" else list(_TAG_PACKAGES)
+    info = environment([*_TAG_NAMES, *packages], device=device)
+    tags = {_TAG_NAMES[key]: info[key] for key in _TAG_NAMES}
+    tags.update({f"version.{package}": info[package] for package in packages})
     return tags
 
 

@@ -194,10 +194,10 @@ def test_shards_cover_every_item_once():
 
 
 def test_a_single_process_trains_the_bare_model():
-    from baselines.manifold_mixup import ManifoldMixup, StagedForward
+    from baselines.manifold_mixup import ManifoldMixupMethod, StagedForward
 
     model = torch.nn.Linear(2, 2)
-    method = ManifoldMixup(num_classes=2)
+    method = ManifoldMixupMethod(num_classes=2)
     assert wrap_for_training(model, method, Distributed(), torch.device("cpu")) is model
     assert isinstance(method.wrap_model(model), StagedForward)
 
