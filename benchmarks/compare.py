@@ -48,12 +48,26 @@ def comparison_table(results: dict[str, RunResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def notes(config: TrainConfig) -> str:
-    """What every method of the comparison shared, and where the runs are."""
+def notes(config: TrainConfig, results: dict[str, RunResult] | None = None) -> str:
+    """What every method of the comparison shared, where the runs are, and which times
+    include warm-up batches (runs too short to have any batch past the warm-up)."""
     limit = f", {config.limit_batches} batches/epoch" if config.limit_batches else ""
-    return (
+    text = (
         f"Each method trained {config.model} (width {config.width or 'paper'}) on "
         f"{config.dataset} for {config.epochs} epochs (batch {config.batch_size}, lr "
         f"{config.lr}, seed {config.seed}{limit}); the runs are in the MLflow store "
         "(`mlflow ui --backend-store-uri sqlite:///mlflow.db`)."
     )
+    warm = {
+        name: int(result.metrics.get("timed_batches", 0))
+        for name, result in (results or {}).items()
+        if result.metrics.get("timing_includes_warmup")
+    }
+    if warm:
+        counts = ", ".join(f"{name} {count}" for name, count in warm.items())
+        text += (
+            f" Seconds per batch include the warm-up (no batch past the first "
+            f"{config.warmup_batches}; batches timed: {counts}): train more batches for a "
+            "steady-state time."
+        )
+    return text

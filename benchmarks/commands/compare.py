@@ -15,6 +15,7 @@ import argparse
 from benchmarks.commands import _training
 from benchmarks.commands._common import add_command, add_name_list, add_no_progress, add_out
 from benchmarks.commands.names import METHODS
+from benchmarks.errors import user_input
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks import compare
     from benchmarks.tables.report import write_table
 
-    config = _training.train_config(args)
-    frame, _ = compare.compare(
+    with user_input():  # a refused override is the user's to fix
+        config = _training.train_config(args)
+    frame, results = compare.compare(
         config, args.methods, progress=not args.no_progress, resume=not args.fresh
     )
     md_path, _ = write_table(
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         f"compare-{config.dataset}",
         args.out,
         title=f"Method comparison on {config.dataset}",
-        notes=compare.notes(config),
+        notes=compare.notes(config, results),
         floatfmt=".3f",
     )
     print(md_path.read_text())
