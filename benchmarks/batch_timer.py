@@ -100,7 +100,7 @@ class BatchTimer:
         """``time_<phase>_median_ms`` and ``time_<phase>_p90_ms`` over the timed batches, their
         number (``timed_batches``), and ``timing_includes_warmup`` = 1 when no batch got past
         the warm-up, so the warm-up batches are all there is to report."""
-        samples, result = self.samples, {}
+        samples, result = self.samples, {"timing_includes_warmup": 0.0}
         if not samples.get("total") and self.warmup_samples.get("total"):
             samples, result = self.warmup_samples, {"timing_includes_warmup": 1.0}
         for name, values in samples.items():
