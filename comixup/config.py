@@ -61,7 +61,24 @@ class CoMixupConfig:
     It closes most of the gap to brute force on un-normalised costs (Table 2) at the price of
     one more solver run per partition."""
 
+    labeling_backend: str = "compiled"
+    """Alpha-beta swap implementation: ``"compiled"`` (numba; the same moves and labels as
+    GCO, faster) or ``"gco"`` (pyGCO, the reference); see ``comixup.labeling``."""
+    solver_threads: int | None = None
+    """Threads that solve a batch's partitions in parallel (None: the cores available to the
+    process). Results do not depend on it."""
+
     def __post_init__(self) -> None:
+        if self.labeling_backend not in ("compiled", "gco"):
+            raise ValueError(
+                f"CoMixupConfig: labeling_backend={self.labeling_backend!r}; "
+                "choose 'compiled' or 'gco'."
+            )
+        if self.solver_threads is not None and self.solver_threads < 1:
+            raise ValueError(
+                f"CoMixupConfig: solver_threads={self.solver_threads!r}; pass a count >= 1, "
+                "or None for all available cores."
+            )
         checks = {
             "beta": self.beta >= 0,
             "gamma": self.gamma >= 0,

@@ -68,8 +68,16 @@ class PuzzleMixConfig:
     data_std: tuple[float, ...] | None = None
     """Per-channel standard deviation that normalised the inputs (see ``data_mean``)."""
 
+    labeling_backend: str = "compiled"
+    """Alpha-beta swap of the mask: ``"compiled"`` (numba, GCO's moves and labels) or
+    ``"gco"`` (pyGCO, the reference); see ``comixup.labeling``."""
+
     def __post_init__(self) -> None:
         check_alpha(self.alpha)
+        if self.labeling_backend not in ("compiled", "gco"):
+            raise ValueError(
+                f"labeling_backend must be 'compiled' or 'gco', got {self.labeling_backend!r}."
+            )
         for name in ("beta", "gamma", "eta", "t_eps", "clean_lam"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}.")
