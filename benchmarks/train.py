@@ -43,7 +43,7 @@ from benchmarks.distributed import (
 )
 from benchmarks.early_stopping import EarlyStopping
 from benchmarks.engine import BatchHook, NonFiniteLossError, TrainContext, train_one_epoch
-from benchmarks.evaluate import eval_loader, evaluate
+from benchmarks.evaluate import eval_loader, evaluate, reported_errors
 from benchmarks.methods import get_method
 from benchmarks.models import get_model
 from benchmarks.optim import EpochPlan, active_phase, build_optimizer, build_scheduler
@@ -143,7 +143,7 @@ def _train_epochs(run: _Run, start_epoch: int) -> dict[str, float]:
         accuracy = 100 - metrics[f"{_monitored(run)}_top1_error"]
         stop = run.stopping.update(accuracy, test_error=metrics["test_top1_error"])
         metrics |= _stopping_metrics(run)
-        _record(run, epoch, metrics)
+        metrics = _record(run, epoch, metrics)
         if stop:
             if run.world.is_main:
                 tracking.mark_early_stopped(epoch)
@@ -278,12 +278,16 @@ def _stopping_metrics(run: _Run) -> dict[str, float]:
     return metrics
 
 
-def _record(run: _Run, epoch: int, metrics: dict[str, float]) -> None:
-    """Append to the history; on rank 0 log to MLflow, print the epoch line, checkpoint."""
+def _record(run: _Run, epoch: int, metrics: dict[str, float]) -> dict[str, float]:
+    """Add the reported statistics (median of the last 10 epochs, last, best), append to the
+    history; on rank 0 log to MLflow, print the epoch line, checkpoint. The metrics logged."""
+    run.history["test_top1_error"].append(metrics["test_top1_error"])
+    metrics = metrics | reported_errors(run.history["test_top1_error"])
     for key, value in metrics.items():
-        run.history[key].append(value)
+        if key != "test_top1_error":
+            run.history[key].append(value)
     if not run.world.is_main:
-        return
+        return metrics
     tracking.log_epoch(metrics, epoch)
     if run.ctx.progress:
         tqdm.write(_epoch_line(run.config, epoch, metrics))
@@ -300,6 +304,7 @@ def _record(run: _Run, epoch: int, metrics: dict[str, float]) -> None:
         config=run.config.to_params(),
     )
     save_atomic(state, run.path)
+    return metrics
 
 
 def _epoch_line(config: TrainConfig, epoch: int, metrics: dict[str, float]) -> str:

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         f"compare-{config.dataset}",
         args.out,
         title=f"Method comparison on {config.dataset}",
-        notes=compare.notes(config),
+        notes=compare.notes(config) + compare.median_note(frame),
         floatfmt=".3f",
     )
     print(md_path.read_text())
