@@ -8,13 +8,14 @@ error and median seconds per batch, written to ``reports/`` from the runs' own m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from benchmarks.configs import TrainConfig
 from benchmarks.evaluate import MEDIAN_WINDOW
-from benchmarks.methods import METHOD_NAMES
+from benchmarks.methods import METHOD_NAMES, get_method
 from benchmarks.suite import train_all
 from benchmarks.train import RunResult
 
@@ -23,13 +24,40 @@ def compare(
     base: TrainConfig,
     methods: Sequence[str] = METHOD_NAMES,
     *,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
     progress: bool = True,
     resume: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, RunResult]]:
-    """Train ``base`` once per method; returns the comparison table and the run results."""
-    variants = {name: {"method": name} for name in methods}
+    """Train ``base`` once per method, each with its own ``settings`` (by method name);
+    returns the comparison table and the run results. Every method is built once before any
+    trains, so a bad setting stops the comparison before its first run."""
+    settings = settings or {}
+    check_methods(base, methods, settings)
+    variants = {
+        name: {"method": name, "method_settings": dict(settings.get(name, {}))} for name in methods
+    }
     results = train_all(base, variants, progress=progress, resume=resume)
     return comparison_table(results), results
+
+
+def check_methods(
+    base: TrainConfig, methods: Sequence[str], settings: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Build each method as its run will (its settings, the dataset's defaults); a ValueError
+    names the first that cannot be built, or a setting for a method that is not run."""
+    from benchmarks.data import dataset_spec
+
+    extra = sorted(set(settings) - set(methods))
+    if extra:
+        raise ValueError(
+            f"settings given for {', '.join(extra)}, which this comparison does not run "
+            f"({', '.join(methods)})."
+        )
+    spec = dataset_spec(base.dataset)
+    for name in methods:
+        get_method(
+            name, num_classes=spec.num_classes, dataset=base.dataset, **settings.get(name, {})
+        )
 
 
 def comparison_table(results: dict[str, RunResult]) -> pd.DataFrame:

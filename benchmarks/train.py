@@ -45,7 +45,7 @@ from benchmarks.early_stopping import EarlyStopping
 from benchmarks.engine import BatchHook, NonFiniteLossError, TrainContext, train_one_epoch
 from benchmarks.evaluate import eval_loader, evaluate, reported_errors
 from benchmarks.methods import get_method
-from benchmarks.models import get_model
+from benchmarks.models import check_model_fits, get_model
 from benchmarks.optim import EpochPlan, active_phase, build_optimizer, build_scheduler
 from benchmarks.seeding import Stream, derive_seed, seed_epoch, seed_host
 
@@ -161,6 +161,7 @@ def _build(
     """Data, method, model, optimiser and schedule; everything that can fail on the user's
     input fails here, before any MLflow run is created."""
     spec = dataset_spec(config.dataset)
+    check_model_fits(config.model, spec.channels, config.dataset)
     splits = build_splits(config.dataset, config.data_dir, download=config.download)
     for dataset, split in zip(splits, ("train", "test", "validation"), strict=True):
         if dataset is not None:
