@@ -86,7 +86,7 @@ def test_compare_refuses_bad_settings_before_training(tmp_path, monkeypatch):
 def test_a_model_that_does_not_fit_the_data_is_refused():
     check_model_fits("preactresnet18", 3, "builtin")
     check_model_fits("lenet", 1, "speech-builtin")
-    with pytest.raises(ValueError, match="model .lenet. takes 1-channel inputs .* preactresnet18"):
+    with pytest.raises(ValueError, match=r"model .lenet. takes 1-channel inputs .* preactresnet18"):
         check_model_fits("lenet", 3, "builtin")
     with pytest.raises(ValueError, match="use --model with one of lenet, vgg11"):
         check_model_fits("resnet50", 1, "speechcommands")
