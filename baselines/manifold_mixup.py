@@ -23,7 +23,7 @@ from torch import nn
 
 from baselines.pairs import check_alpha, draw_pairing, mix_pair_labels, mix_pair_tensors
 from comixup.batch import check_batch
-from comixup.method import LAMBDA, MIXING_SECONDS, clock, soft_target_bce
+from comixup.method import LAMBDA, MIXING_SECONDS, GradScale, clock, soft_target_bce
 
 MIXING_LAYER = "mixing_layer"
 """Stat key: the layer mixed at in this step."""
@@ -140,7 +140,9 @@ class ManifoldMixupMethod:
         y: torch.Tensor,
         *,
         generator: torch.Generator | None = None,
+        grad_scale: GradScale | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
+        del grad_scale  # every pass of this step is back-propagated by the caller
         stages = stages_of(_unwrapped(model))
         if max(self.config.layers) >= len(stages) or min(self.config.layers) < 0:
             raise ValueError(

@@ -38,7 +38,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from baselines.pixels import PIXEL_LEVELS, check_normalisation, pixel_std
 from comixup.batch import check_batch
-from comixup.method import CLEAN_ACCURACY, top1_accuracy
+from comixup.method import CLEAN_ACCURACY, GradScale, top1_accuracy
 
 Norm = Literal["linf", "l2"]
 NORMS: tuple[str, ...] = ("linf", "l2")
@@ -254,7 +254,9 @@ class VATMethod:
         y: torch.Tensor,
         *,
         generator: torch.Generator | None = None,
+        grad_scale: GradScale | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
+        del grad_scale  # every pass of this step is back-propagated by the caller
         if x.ndim < 2 or x.shape[0] == 0:
             raise ValueError(
                 f"x must be a non-empty batch (B, ...) with B >= 1, got {tuple(x.shape)}."
