@@ -36,6 +36,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from comixup.batch import check_batch
+from comixup.validation import check_fields, non_negative, positive
 from comixup.method import CLEAN_ACCURACY, top1_accuracy
 
 Norm = Literal["linf", "l2"]
@@ -101,12 +102,14 @@ class VATConfig:
                 f"n_power must be 0 or 1, got {self.n_power!r}; the Co-Mixup comparison runs "
                 "VAT with 0 (random direction) or 1 power iteration."
             )
-        if not self.epsilon > 0:
-            raise ValueError(f"epsilon must be positive, got {self.epsilon}.")
-        if not self.xi > 0:
-            raise ValueError(f"xi must be positive, got {self.xi}.")
-        if not self.alpha >= 0:
-            raise ValueError(f"alpha must be non-negative, got {self.alpha}.")
+        check_fields(
+            self,
+            {
+                "epsilon": positive(self.epsilon),
+                "xi": positive(self.xi),
+                "alpha": non_negative(self.alpha),
+            },
+        )
 
 
 def per_sample_norm(t: torch.Tensor, norm: Norm) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from baselines.pairs import check_alpha
+from comixup.validation import check_fields, flag, integer, non_negative, positive
 
 
 @dataclass(frozen=True)
@@ -61,21 +62,22 @@ class PuzzleMixConfig:
 
     def __post_init__(self) -> None:
         check_alpha(self.alpha)
-        for name in ("beta", "gamma", "eta", "t_eps", "clean_lam"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}.")
-        if self.n_labels < 2:
+        names = ("beta", "gamma", "eta", "t_eps", "clean_lam")
+        rules = {name: non_negative(getattr(self, name)) for name in names}
+        flags = ("transport", "per_sample_lambda")
+        check_fields(self, rules | {name: flag(getattr(self, name)) for name in flags})
+        if integer(self.n_labels, 2):
             raise ValueError(
                 f"n_labels must be at least 2 (input or partner), got {self.n_labels}."
             )
-        if self.neigh_size < 1:
+        if integer(self.neigh_size, 1):
             raise ValueError(f"neigh_size must be a positive pixel count, got {self.neigh_size}.")
-        if self.t_size is not None and self.t_size != -1 and self.t_size < 1:
+        if self.t_size is not None and self.t_size != -1 and integer(self.t_size, 1):
             raise ValueError(
                 f"t_size must be a positive pixel count, or None / -1 for the graph cut's "
                 f"resolution; got {self.t_size}."
             )
-        if not self.block_nums or any(int(n) != n or n < 1 for n in self.block_nums):
+        if not self.block_nums or any(integer(n, 1) for n in self.block_nums):
             raise ValueError(
                 f"block_nums must be a non-empty tuple of positive grid sides, got "
                 f"{self.block_nums}."
@@ -86,5 +88,5 @@ class PuzzleMixConfig:
             )
         if (self.data_mean is None) != (self.data_std is None):
             raise ValueError("give data_mean and data_std together, or neither.")
-        if self.data_std is not None and any(s <= 0 for s in self.data_std):
+        if self.data_std is not None and any(positive(s) for s in self.data_std):
             raise ValueError(f"data_std must be positive, got {self.data_std}.")

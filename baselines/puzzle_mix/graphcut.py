@@ -254,8 +254,8 @@ def solve_masks(energies: CutEnergies, n_labels: int) -> np.ndarray:
     )
     weights = np.clip(weights, 0, None)
     unary = energies.unary.reshape(batch, side * side, n_labels)
-    largest = np.maximum(np.abs(unary).max(axis=(1, 2)), weights.max(axis=1, initial=0))
-    scale = energy_scale(largest)
+    # An edge's energy is at most its weight: the (i - j)^2 table tops out at ``units``.
+    scale = energy_scale(np.abs(unary).max(axis=(1, 2)), weights.max(axis=1, initial=0))
     unary_int = to_int32(unary * scale[:, None, None])
     weights_int = to_int32(weights * scale[:, None] / units)
     labels_ = np.arange(n_labels)
