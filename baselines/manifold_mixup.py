@@ -23,8 +23,8 @@ from torch import nn
 
 from baselines.pairs import check_alpha, draw_pairing, mix_pair_labels, mix_pair_tensors
 from comixup.batch import check_batch
-from comixup.validation import check_fields, flag
 from comixup.method import LAMBDA, MIXING_SECONDS, clock, soft_target_bce
+from comixup.validation import check_fields, flag
 
 MIXING_LAYER = "mixing_layer"
 """Stat key: the layer mixed at in this step."""

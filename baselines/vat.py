@@ -36,8 +36,8 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from comixup.batch import check_batch
-from comixup.validation import check_fields, non_negative, positive
 from comixup.method import CLEAN_ACCURACY, top1_accuracy
+from comixup.validation import check_fields, non_negative, positive
 
 Norm = Literal["linf", "l2"]
 NORMS: tuple[str, ...] = ("linf", "l2")
