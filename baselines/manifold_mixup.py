@@ -131,6 +131,10 @@ class ManifoldMixupMethod:
     num_classes: int
     config: ManifoldMixupConfig = field(default_factory=ManifoldMixupConfig)
 
+    def wrap_model(self, model: nn.Module) -> nn.Module:
+        """The module to wrap in DDP: mixes then travel through DDP's forward."""
+        return StagedForward(model)
+
     def loss(
         self,
         model: nn.Module,

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from baselines.pixels import PIXEL_LEVELS, check_normalisation, pixel_std
 from comixup.batch import check_batch
 from comixup.method import CLEAN_ACCURACY, top1_accuracy
 from comixup.validation import check_fields, non_negative, positive
@@ -46,7 +47,8 @@ POWER_ITERATIONS: tuple[int, ...] = (0, 1)
 VAT_LOSS = "vat_loss"
 """KL(p(x) || p(x + r_adv)), averaged over the batch, before the weight ``alpha``."""
 PERTURBATION_NORM = "perturbation_norm"
-"""Mean per-sample norm of r_adv in the configured norm (equals ``epsilon``)."""
+"""Mean per-sample norm of r_adv in the configured norm, in 8-bit pixel steps (equals
+``epsilon``)."""
 
 
 @dataclass(frozen=True)
@@ -64,16 +66,19 @@ class VATConfig:
     (l-inf: ``d / max|d|``), so the power iteration approximates the dominant eigenvector of
     the KL's Hessian in both cases, and only the final step differs.
 
-    All radii are in the units of the model's input: for inputs standardised per channel (the
-    official Co-Mixup / Puzzle Mix loaders divide by a std of about 0.26 on CIFAR), a radius
-    of e in pixel intensity ([0, 1]) is about e / 0.26 there.
+    Units. ``epsilon`` counts 8-bit pixel steps and is applied on pixel values in [0, 1]:
+    ``r_adv`` has radius ``epsilon / 255`` in pixel scale, i.e. ``epsilon / 255 / std`` per
+    channel in the model's standardised inputs (``data_mean`` / ``data_std``, which the runner
+    fills from the dataset). Source: the supplement's Table 8 gives VAT l-inf radii of 1 and 2
+    without a unit; its authors' own code counts l-inf radii of inputs in these steps (Puzzle
+    Mix ``main.py``: ``adv_eps / 255.`` added to ``input * std + mean``, and the FGSM test radii
+    4 and 8 the same way), and a radius of 1 or 2 in standardised units would be about 70 or 140
+    pixel steps, a perturbation that erases CIFAR images. Table 8 is read in those steps.
     """
 
-    epsilon: float = 8 / 255
-    """Radius of r_adv. 8/255: the usual l-inf radius for 8-bit images scaled to [0, 1]
-    (Madry et al. 2018 on CIFAR-10), consistent with the default ``norm = "linf"``. The
-    official VAT code uses 8.0 in l2 on ZCA-whitened CIFAR-10 (vat_tf README, with
-    augmentation); set both ``norm = "l2"`` and an l2 radius to follow it."""
+    epsilon: float = 1.0
+    """Radius of r_adv in 8-bit pixel steps (``epsilon / 255`` on [0, 1] pixels): 1, the
+    smaller of the supplement's Table 8 radii {1, 2} and its best VAT setting."""
     xi: float = 1e-2
     """Finite-difference step of the power iteration. VAT's official code (vat_tf ``--xi``)
     uses 1e-6, but in float32 so small a step is below rounding level for inputs of order 1
@@ -90,6 +95,10 @@ class VATConfig:
     """Weight of the VAT term (the paper's alpha; vat_tf adds it with weight 1)."""
     norm: Norm = "linf"
     """"linf" (Co-Mixup supplement) or "l2" (VAT's own code); see the class docstring."""
+    data_mean: tuple[float, ...] | None = None
+    """Per-channel mean that standardised the inputs (None: inputs are pixels in [0, 1])."""
+    data_std: tuple[float, ...] | None = None
+    """Per-channel std that standardised the inputs; the radius is divided by it."""
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -102,14 +111,19 @@ class VATConfig:
                 f"n_power must be 0 or 1, got {self.n_power!r}; the Co-Mixup comparison runs "
                 "VAT with 0 (random direction) or 1 power iteration."
             )
-        check_fields(
-            self,
-            {
-                "epsilon": positive(self.epsilon),
-                "xi": positive(self.xi),
-                "alpha": non_negative(self.alpha),
-            },
-        )
+        if positive(self.epsilon):
+            raise ValueError(
+                f"epsilon must be a positive, finite radius in 8-bit pixel steps, got "
+                f"{self.epsilon!r}; Table 8 uses 1 and 2."
+            )
+        check_normalisation(self.data_mean, self.data_std)
+        check_fields(self, {"xi": positive(self.xi), "alpha": non_negative(self.alpha)})
+
+
+def pixel_steps(r: torch.Tensor, config: VATConfig) -> torch.Tensor:
+    """Per-sample norm (B,) of a perturbation of the standardised inputs, in 8-bit pixel
+    steps."""
+    return per_sample_norm(r * pixel_std(r, config.data_std), config.norm) * PIXEL_LEVELS
 
 
 def per_sample_norm(t: torch.Tensor, norm: Norm) -> torch.Tensor:
@@ -184,14 +198,15 @@ def virtual_adversarial_perturbation(
     *,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """r_adv (detached, x's shape) with per-sample norm ``config.epsilon`` in ``config.norm``.
+    """r_adv (detached, x's shape): per-sample norm ``config.epsilon / 255`` in ``config.norm``
+    on pixel values, divided by the per-channel std for the standardised inputs.
 
     ``d`` is drawn from N(0, I) with ``generator`` and scaled to unit norm; each power iteration
     replaces it by the (unit) gradient of ``KL(p(x) || p(x + xi d))`` with respect to ``d``,
     where ``p(x) = softmax(clean_logits)`` is held constant. A sample whose gradient is exactly
     zero (its output does not move at this ``xi``, e.g. below float32 resolution) keeps its
-    previous direction, so r_adv never collapses. Finally ``r_adv = epsilon *
-    steepest_direction(d)``. The probe passes run in the model's current mode with batch-norm
+    previous direction, so r_adv never collapses. Finally ``r_adv = epsilon / 255 *
+    steepest_direction(d) / std``. The probe passes run in the model's current mode with batch-norm
     running statistics frozen; ``x`` and the parameters' ``.grad`` are not touched.
     """
     if clean_logits.ndim != 2 or clean_logits.shape[0] != x.shape[0]:
@@ -211,7 +226,9 @@ def virtual_adversarial_perturbation(
         (grad,) = torch.autograd.grad(divergence, probe)
         moved = _per_sample(per_sample_norm(grad, "linf") > 0, grad)
         d = torch.where(moved, unit_direction(grad, config.norm), d)
-    return (config.epsilon * steepest_direction(d, config.norm)).detach()
+    radius = config.epsilon / PIXEL_LEVELS
+    step = radius * steepest_direction(d, config.norm) / pixel_std(x, config.data_std)
+    return step.detach()
 
 
 @dataclass
@@ -256,6 +273,6 @@ class VATMethod:
         stats = {
             CLEAN_ACCURACY: top1_accuracy(logits.detach(), target),
             VAT_LOSS: vat_loss.item(),
-            PERTURBATION_NORM: per_sample_norm(r_adv, self.config.norm).mean().item(),
+            PERTURBATION_NORM: pixel_steps(r_adv, self.config).mean().item(),
         }
         return loss, stats

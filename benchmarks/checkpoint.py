@@ -1,73 +1,78 @@
-"""Checkpoints a run can resume from: written atomically, read without arbitrary pickles.
+"""Checkpoints a run can resume from: a :class:`TrainState`, written atomically, read without
+arbitrary pickles.
 
-A checkpoint holds the model, optimizer, scheduler and grad-scaler states, the epoch, the
-early-stopping state, the metric history, every random state the run draws from and the
-MLflow run id. It is written to a temporary file and renamed over the old one, so a run killed
+A checkpoint holds the model, optimizer, scheduler and grad-scaler states, the number of
+finished epochs, the early-stopping state, the metric history, the MLflow run id and the
+resolved config. No random state is stored: the seeding rule (``benchmarks.seeding``) derives
+every generator of an epoch from the run seed, so an epoch draws the same numbers after a
+resume. The file is written to a temporary name and renamed over the old one, so a run killed
 while saving keeps its previous checkpoint, and read with ``torch.load(weights_only=True)``,
 which accepts tensors, numbers, strings and containers of them but no code.
 """
 
 from __future__ import annotations
 
-import ast
+import dataclasses
+import hashlib
+import json
 import os
-import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
+from benchmarks.configs import TrainConfig
 
-def save_atomic(state: dict[str, Any], path: Path) -> None:
+FORMAT_VERSION = 2
+"""2: per-iteration LambdaLR schedule, early-stopping state, seeding rule without saved random
+states. Version 1 (no ``version`` key) checkpoints cannot be resumed."""
+
+CHECKPOINT_ROOT = Path("checkpoints")
+
+
+@dataclass
+class TrainState:
+    """Everything a run needs to continue after ``epoch`` finished epochs."""
+
+    model: dict[str, Any]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    scaler: dict[str, Any]
+    early_stopping: dict[str, Any]
+    epoch: int
+    history: dict[str, list[float]]
+    run_id: str
+    config: dict[str, str]
+    version: int = FORMAT_VERSION
+
+
+def checkpoint_path(config: TrainConfig, root: Path = CHECKPOINT_ROOT) -> Path:
+    """One checkpoint per (dataset, model, method, seed, rest of the config)."""
+    digest = hashlib.sha1(json.dumps(config.to_params(), sort_keys=True).encode()).hexdigest()
+    name = f"{config.dataset}-{config.model}-{config.method}-seed{config.seed}-{digest[:8]}"
+    return root / name / "last.pt"
+
+
+def save_atomic(state: TrainState, path: Path) -> None:
     """``torch.save`` to ``path`` through a temporary file in the same folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    torch.save(state, temporary)
+    torch.save(dataclasses.asdict(state), temporary)
     os.replace(temporary, path)
 
 
-def load(path: Path) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_atomic` (tensors and plain data only)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+def load(path: Path) -> TrainState:
+    """Read a checkpoint written by :func:`save_atomic` (tensors and plain data only).
 
-
-def random_states(generators: dict[str, torch.Generator]) -> dict[str, Any]:
-    """Every random state a run uses: Python, NumPy's global, torch's CPU and CUDA, and the
-    named generators (the method's draws, the data order)."""
-    numpy_state = np.random.get_state()
-    states: dict[str, Any] = {
-        "python": repr(random.getstate()),
-        "numpy": {
-            "name": numpy_state[0],
-            "keys": torch.from_numpy(numpy_state[1].astype(np.int64)),
-            "position": int(numpy_state[2]),
-            "has_gauss": int(numpy_state[3]),
-            "cached_gaussian": float(numpy_state[4]),
-        },
-        "torch": torch.get_rng_state(),
-        "generators": {name: g.get_state() for name, g in generators.items()},
-    }
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def restore_random_states(states: dict[str, Any], generators: dict[str, torch.Generator]) -> None:
-    """Inverse of :func:`random_states`."""
-    random.setstate(ast.literal_eval(states["python"]))
-    numpy_state = states["numpy"]
-    np.random.set_state(
-        (
-            numpy_state["name"],
-            numpy_state["keys"].numpy().astype(np.uint32),
-            numpy_state["position"],
-            numpy_state["has_gauss"],
-            numpy_state["cached_gaussian"],
+    Raises:
+        ValueError: a checkpoint of another format version.
+    """
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    if data.get("version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was written by another version of the runner (format "
+            f"{data.get('version', 1)}, this one reads {FORMAT_VERSION}); start the run over "
+            "with --fresh, or delete the file."
         )
-    )
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-    for name, generator in generators.items():
-        generator.set_state(states["generators"][name])
+    return TrainState(**data)

@@ -7,14 +7,14 @@ error and median seconds per batch, written to ``reports/`` from the runs' own m
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import pandas as pd
 
 from benchmarks.configs import TrainConfig
 from benchmarks.methods import METHOD_NAMES
-from benchmarks.train import RunResult, train
+from benchmarks.suite import train_all
+from benchmarks.train import RunResult
 
 
 def compare(
@@ -25,12 +25,8 @@ def compare(
     resume: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, RunResult]]:
     """Train ``base`` once per method; returns the comparison table and the run results."""
-    results = {}
-    for name in methods:
-        if progress:
-            print(f"== {name} ==", flush=True)
-        config = dataclasses.replace(base, method=name)
-        results[name] = train(config, progress=progress, resume=resume)
+    variants = {name: {"method": name} for name in methods}
+    results = train_all(base, variants, progress=progress, resume=resume)
     return comparison_table(results), results
 
 
@@ -50,3 +46,14 @@ def comparison_table(results: dict[str, RunResult]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def notes(config: TrainConfig) -> str:
+    """What every method of the comparison shared, and where the runs are."""
+    limit = f", {config.limit_batches} batches/epoch" if config.limit_batches else ""
+    return (
+        f"Each method trained {config.model} (width {config.width or 'paper'}) on "
+        f"{config.dataset} for {config.epochs} epochs (batch {config.batch_size}, lr "
+        f"{config.lr}, seed {config.seed}{limit}); the runs are in the MLflow store "
+        "(`mlflow ui --backend-store-uri sqlite:///mlflow.db`)."
+    )

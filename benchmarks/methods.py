@@ -1,7 +1,9 @@
 """The method registry: every method the paper compares, by name.
 
 ``get_method(name, num_classes=..., dataset=...)`` builds a method with its official defaults
-for that dataset; keyword overrides replace any field of the method's config.
+for that dataset; keyword overrides replace any field of the method's config. Methods with
+terms on pixel values (Puzzle Mix, VAT) get the dataset's normalisation (``data_mean``,
+``data_std``) from its spec, so the runner never feeds them standardised inputs as pixels.
 
 Mixing-ratio defaults per dataset come from the official commands in the Puzzle Mix and
 Co-Mixup READMEs (CIFAR-100: input mixup 1.0, manifold mixup 2.0, CutMix 1.0, Puzzle Mix 1.0,
@@ -49,7 +51,9 @@ DATASET_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "input_mixup": {"alpha": 0.2},
         "manifold_mixup": {"alpha": 0.2},
         "cutmix": {"alpha": 0.2},
-        "puzzle_mix": {"alpha": 1.0, "clean_lam": 1.0},
+        # The README's Tiny-ImageNet command: --clean_lam 1, and no --t_size (main.py's -1:
+        # transport at the graph cut's block size).
+        "puzzle_mix": {"alpha": 1.0, "clean_lam": 1.0, "t_size": None},
         "comixup": {"alpha": 2.0},
     },
 }
@@ -82,4 +86,31 @@ def get_method(
             f"{', '.join(sorted(fields))}."
         )
     settings = {**DATASET_DEFAULTS.get(dataset, {}).get(name, {}), **overrides}
+    if fields >= PIXEL_FIELDS:
+        settings = pixel_normalisation(name, dataset) | settings
     return method_class(num_classes=num_classes, config=config_class(**settings))
+
+
+PIXEL_FIELDS = frozenset({"data_mean", "data_std"})
+"""Config fields of the methods with terms on pixel values (Puzzle Mix, VAT): filled from the
+dataset's normalisation, see ``baselines/pixels.py``."""
+
+
+def pixel_normalisation(name: str, dataset: str) -> dict[str, tuple[float, ...]]:
+    """``data_mean`` / ``data_std`` of ``dataset``'s loaders, for method ``name``.
+
+    Raises:
+        ValueError: ``dataset`` has no known normalisation (the method would otherwise treat
+            standardised inputs as pixels).
+    """
+    from benchmarks.data import DATASET_NAMES, dataset_spec
+
+    if dataset not in DATASET_NAMES:
+        raise ValueError(
+            f"method {name!r} computes terms on pixel values and needs the normalisation of "
+            f"dataset {dataset!r}, which is not one of {', '.join(DATASET_NAMES)}; pass "
+            "data_mean=(...) and data_std=(...) (per channel; (0.0,) and (1.0,) for inputs "
+            "already in [0, 1])."
+        )
+    spec = dataset_spec(dataset)
+    return {"data_mean": tuple(spec.mean), "data_std": tuple(spec.std)}

@@ -1,16 +1,16 @@
-"""Figures a run logs: learning curves and a grid of the first batch's mixed samples."""
+"""Figures a run logs: learning curves and a grid of the first batch's mixed samples.
+
+Figures are built with matplotlib's object-oriented ``Figure`` (not pyplot): they are only
+saved to files, so no backend is selected and no global figure state is kept.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no display needed
-
-import matplotlib.pyplot as plt
 import torch
+from matplotlib.figure import Figure
 from torchvision.utils import make_grid
 
 
@@ -21,7 +21,8 @@ def learning_curves(history: dict[str, list[float]], path: Path) -> None:
         ("test_top1_error", "test top-1 error (%)"),
         ("test_ece", "test ECE"),
     ]
-    figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2))
+    figure = Figure(figsize=(4 * len(panels), 3.2))
+    axes = figure.subplots(1, len(panels))
     for axis, (key, label) in zip(axes, panels, strict=True):
         values = history.get(key, [])
         axis.plot(range(1, len(values) + 1), values, marker="o", markersize=3)
@@ -30,7 +31,6 @@ def learning_curves(history: dict[str, list[float]], path: Path) -> None:
         axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
 def sample_grid(
@@ -49,10 +49,10 @@ def sample_grid(
         std_t = torch.tensor(std).view(1, -1, 1, 1)
         shown = shown * std_t + mean_t
     grid = make_grid(shown.clamp(0, 1), nrow=8, padding=1).permute(1, 2, 0).numpy()
-    figure, axis = plt.subplots(figsize=(8, 1 + grid.shape[0] / grid.shape[1] * 8))
+    figure = Figure(figsize=(8, 1 + grid.shape[0] / grid.shape[1] * 8))
+    axis = figure.subplots()
     axis.imshow(grid.squeeze(), cmap="gray" if grid.shape[-1] == 1 else None)
     axis.set_title(title)
     axis.axis("off")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    plt.close(figure)

@@ -1,18 +1,31 @@
-"""MLflow set-up: the tracking store, a reachability check, and what a run records about its
-environment (git commit, device, library versions)."""
+"""Everything the runner says to MLflow: the tracking store and its reachability check, what a
+run records at its start (resolved config, precision, environment), per epoch (metrics) and per
+batch (logged with ``MlflowClient.log_batch``, which splits requests at MLflow's per-request
+limit itself), the mixed-sample grid of the first batch, and how it ends (FINISHED, KILLED
+with a hint to resume, FAILED with the error). Only rank 0 calls these.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
 import os
-import platform
-import subprocess
+import tempfile
+import time
 import urllib.error
 import urllib.request
-from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import torch
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
+from torch import nn
+
+from benchmarks.configs import TrainConfig
+from benchmarks.environment import environment
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 """MLflow 3's own embedded default: a SQLite store in the working directory (DESIGN sec. 4)."""
@@ -55,41 +68,121 @@ def setup_tracking(experiment: str) -> str:
 
 def git_commit() -> str:
     """The commit of the working tree (``+dirty`` when it has changes), or ``unknown``."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "")
+    return environment(["git commit"])["git commit"]
 
 
 def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    """The GPU's name, or the CPU's architecture and torch's thread count."""
+    return environment(["device"], device=device)["device"]
+
+
+_TAG_NAMES = {"git commit": "git_commit", "device": "device", "python": "python"}
+_TAG_PACKAGES = ("torch", "torchvision", "numpy", "gco-wrapper", "mlflow")
 
 
 def environment_tags(device: torch.device) -> dict[str, str]:
     """Tags that reproduction needs: commit, device, Python and library versions."""
-    tags = {
-        "git_commit": git_commit(),
-        "device": describe_device(device),
-        "python": platform.python_version(),
-    }
-    for package in ("torch", "torchvision", "numpy", "gco-wrapper", "mlflow"):
-        try:
-            tags[f"version.{package}"] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            tags[f"version.{package}"] = "not installed"
-    if device.type == "cuda":
-        tags["version.cuda"] = str(torch.version.cuda)
+    packages = [*_TAG_PACKAGES, "cuda"] if device.type == "cuda" else list(_TAG_PACKAGES)
+    info = environment([*_TAG_NAMES, *packages], device=device)
+    tags = {_TAG_NAMES[key]: info[key] for key in _TAG_NAMES}
+    tags.update({f"version.{package}": info[package] for package in packages})
     return tags
+
+
+# ------------------------------------------------------------------------ the runner's run ----
+
+
+def start_run(config: TrainConfig, run_id: str | None) -> str:
+    """Open the run ``run_id`` again (a resumed run), or a new one named after the config."""
+    setup_tracking(config.dataset)
+    name = None if run_id else f"{config.method}-{config.model}-s{config.seed}"
+    return mlflow.start_run(run_id=run_id, run_name=name).info.run_id
+
+
+def log_start(config: TrainConfig, method: Any, device: torch.device, world_size: int) -> None:
+    """The resolved config (params and ``config.json``), precision, world size and tags."""
+    params = config.to_params()
+    method_config = getattr(method, "config", None)
+    if dataclasses.is_dataclass(method_config):
+        for key, value in dataclasses.asdict(method_config).items():
+            params[f"method.{key}"] = json.dumps(value)
+    params["precision"] = (
+        ("float16" if device.type == "cuda" else "bfloat16") if config.amp else "float32"
+    )
+    params["world_size"] = str(world_size)
+    mlflow.log_params(params)
+    run_tags = {"method": config.method, "dataset": config.dataset, "model": config.model}
+    mlflow.set_tags(environment_tags(device) | run_tags | {"seed": str(config.seed)})
+    mlflow.log_dict(dataclasses.asdict(config), "config.json")
+
+
+def log_epoch(metrics: dict[str, float], epoch: int) -> None:
+    mlflow.log_metrics(metrics, step=epoch)
+
+
+def mark_early_stopped(epoch: int) -> None:
+    mlflow.set_tag("early_stopped_epoch", str(epoch))
+
+
+def log_batch_metrics(run_id: str, records: list[tuple[int, dict[str, float]]]) -> None:
+    """Per-batch values, finite ones only, in one ``log_batch`` call."""
+    now = int(time.time() * 1000)
+    entries = [
+        Metric(key, value, now, step)
+        for step, values in records
+        for key, value in values.items()
+        if math.isfinite(value)
+    ]
+    MlflowClient().log_batch(run_id, metrics=entries)
+
+
+def log_end(history: dict[str, list[float]], checkpoint: Path) -> None:
+    """The learning curves and the final checkpoint as artifacts; the run is FINISHED."""
+    # matplotlib loads only for the runs that reach their end.
+    from benchmarks.plots import learning_curves
+
+    with tempfile.TemporaryDirectory() as folder:
+        figure = Path(folder) / "learning_curves.png"
+        learning_curves(history, figure)
+        mlflow.log_artifact(str(figure))
+    if checkpoint.exists():
+        mlflow.log_artifact(str(checkpoint), artifact_path="checkpoint")
+    mlflow.end_run("FINISHED")
+
+
+def end_interrupted(error: BaseException) -> None:
+    """KILLED for Ctrl-C (with how to resume), FAILED with the error for anything else."""
+    if isinstance(error, KeyboardInterrupt):
+        mlflow.set_tag("interrupted", "resume with the same command or --resume")
+        mlflow.end_run("KILLED")
+    else:
+        mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:5000])
+        mlflow.end_run("FAILED")
+
+
+class SampleLogger:
+    """Logs the input of the model's last forward call in the first training batch (the mixed
+    batch) as ``mixed_samples.png``; a batch hook that removes itself after that batch."""
+
+    def __init__(self, model: nn.Module, mean, std, title: str) -> None:
+        self.mean, self.std, self.title = mean, std, title
+        self.last: torch.Tensor | None = None
+        self._hook = model.register_forward_pre_hook(self._record)
+
+    def _record(self, _module, args) -> None:
+        if args and isinstance(args[0], torch.Tensor):
+            self.last = args[0].detach().float().cpu()
+
+    def __call__(self, epoch: int, batch: int) -> None:
+        if self._hook is None:
+            return
+        self._hook.remove()
+        self._hook = None
+        if self.last is None:
+            return
+        from benchmarks.plots import sample_grid
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "mixed_samples.png"
+            sample_grid(self.last, self.mean, self.std, path, title=self.title)
+            mlflow.log_artifact(str(path))

@@ -51,6 +51,11 @@ class CoMixupConfig:
     restarts: int = 1
     """Independent random initialisations per partition; the best result by the objective is
     kept (1 = the paper's single random initialisation)."""
+    keep_best: bool = False
+    """Return the best labeling seen by the clipped objective instead of the last pass's.
+    False is Algorithm 1 as published and as the official ``get_onehot_matrix`` returns it
+    (whose resolve pass may raise f to separate identical outputs); True is the "best iterate"
+    variant reported beside it in Tables 2 and 3 (not in the paper)."""
 
     capped_start: bool = False
     """Also start from one labeling shared by all outputs whose input counts stay under the
@@ -58,7 +63,24 @@ class CoMixupConfig:
     It closes most of the gap to brute force on un-normalised costs (Table 2) at the price of
     one more solver run per partition."""
 
+    labeling_backend: str = "compiled"
+    """Alpha-beta swap implementation: ``"compiled"`` (numba; the same moves and labels as
+    GCO, faster) or ``"gco"`` (pyGCO, the reference); see ``comixup.labeling``."""
+    solver_threads: int | None = None
+    """Threads that solve a batch's partitions in parallel (None: the cores available to the
+    process). Results do not depend on it."""
+
     def __post_init__(self) -> None:
+        if self.labeling_backend not in ("compiled", "gco"):
+            raise ValueError(
+                f"CoMixupConfig: labeling_backend={self.labeling_backend!r}; "
+                "choose 'compiled' or 'gco'."
+            )
+        if self.solver_threads is not None and integer(self.solver_threads, 1):
+            raise ValueError(
+                f"CoMixupConfig: solver_threads={self.solver_threads!r}; pass a count >= 1, "
+                "or None for all available cores."
+            )
         check_fields(
             self,
             {

@@ -25,7 +25,10 @@ import numpy as np
 
 # pyGCO's ctypes binding of the GCO library; GCO's own object wrapper (gco.pygco.GCO) adds
 # per-call checks and array copies that cost more than a 4x4 swap.
-from gco.cgco import _cgco
+try:
+    from gco.cgco import _cgco
+except ImportError:  # pyGCO does not build everywhere (pyGCO #17, #28): comixup.labeling
+    _cgco = None
 
 ENERGY_SCALE = 1e6
 """Integer units per unit of cost: costs keep 6 decimal places."""
@@ -112,6 +115,8 @@ class GridSwap:
     """Alpha-beta swap on one grid shape; integer energies only."""
 
     def __init__(self, height: int, width: int) -> None:
+        if _cgco is None:
+            raise ImportError("pyGCO (gco-wrapper) does not import; use the compiled backend.")
         self.n_sites = height * width
         self.starts, self.ends = grid_edges(height, width)
         self._handle = np.empty(1, dtype=np.intc)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +59,18 @@ class Method(Protocol):
         ...
 
 
+@runtime_checkable
+class WrapsModel(Protocol):
+    """Optional part of the Method protocol, for methods that run the model in their own way.
+
+    Before training under DistributedDataParallel the runner calls ``method.wrap_model(model)``
+    when the method has it, and wraps the result in DDP, so that the method's whole forward
+    pass runs inside DDP's ``forward`` (Manifold Mixup's stage-by-stage forward does).
+    """
+
+    def wrap_model(self, model: nn.Module) -> nn.Module: ...
+
+
 def clock(device: torch.device) -> float:
     """``time.perf_counter()`` after the device's queued work is done, so that phase times
     measured inside a method are honest on CUDA too (a no-op wait on the CPU)."""
@@ -90,18 +102,28 @@ def sample_beta(alpha: float, size: int, generator: torch.Generator | None) -> t
     return torch.from_numpy(numpy_rng(generator).beta(alpha, alpha, size=size)).float()
 
 
-def clean_pass_with_saliency(
+class SaliencyPass(NamedTuple):
+    """What the clean pass of a saliency-guided step yields."""
+
+    saliency: torch.Tensor
+    """(B, H, W) saliency from the input gradient."""
+    logits: torch.Tensor
+    """Clean logits, detached."""
+    loss: torch.Tensor | None
+    """The scaled clean loss with its graph (None when ``clean_weight`` is 0)."""
+    input_grad: torch.Tensor
+    """The gradient of that loss with respect to the inputs (B, C, H, W)."""
+
+
+def saliency_pass(
     model: nn.Module, x: torch.Tensor, y_soft: torch.Tensor, clean_weight: float
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+) -> SaliencyPass:
     """Clean forward pass, input-gradient saliency, and the clean loss to add to the step.
 
     With ``clean_weight`` > 0 the cross-entropy of the clean pass, scaled by it, is returned
     with its graph so that its weight gradients join the mixed loss's (the clean-input
     regularisation of Puzzle Mix and Co-Mixup, which the official code gets by not zeroing the
     gradients in between). With 0 the pass runs in eval mode and no clean loss is returned.
-
-    Returns:
-        saliency (B, H, W), clean logits (detached), and the clean loss or None.
     """
     inputs = x.detach().requires_grad_(True)
     was_training = model.training
@@ -115,8 +137,17 @@ def clean_pass_with_saliency(
         (grad,) = torch.autograd.grad(clean_loss, inputs, retain_graph=clean_weight > 0)
     finally:
         model.train(was_training)
-    saliency = saliency_from_gradient(grad)
-    return saliency, logits.detach(), clean_loss if clean_weight > 0 else None
+    loss = clean_loss if clean_weight > 0 else None
+    return SaliencyPass(saliency_from_gradient(grad), logits.detach(), loss, grad)
+
+
+def clean_pass_with_saliency(
+    model: nn.Module, x: torch.Tensor, y_soft: torch.Tensor, clean_weight: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """saliency (B, H, W), clean logits (detached), and the clean loss or None: the first
+    three fields of :func:`saliency_pass`."""
+    saliency, logits, loss, _ = saliency_pass(model, x, y_soft, clean_weight)
+    return saliency, logits, loss
 
 
 def mixed_batch_loss(
@@ -131,8 +162,9 @@ def mixed_batch_loss(
     return loss, {LAMBDA: mixed.lam.mean().item(), MIXING_SECONDS: mixed_done - start}
 
 
-SaliencyMix = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, dict[str, float]]]
-"""saliency (B, H, W) -> (mixed inputs, soft targets, the mix's own stats)."""
+SaliencyMix = Callable[[SaliencyPass], tuple[torch.Tensor, torch.Tensor, dict[str, float]]]
+"""the clean pass (its saliency (B, H, W) above all) -> (mixed inputs, soft targets, the
+mix's own stats)."""
 
 
 def saliency_guided_loss(
@@ -142,22 +174,24 @@ def saliency_guided_loss(
     *,
     clean_weight: float,
     mix: SaliencyMix,
+    clean_input: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The training step shared by Puzzle Mix and Co-Mixup (official ``main.py`` ``train``):
     a clean pass gives the saliency (and, with ``clean_weight`` > 0, a clean loss whose weight
     gradients are kept), ``mix`` builds the mixed batch from it, and the loss is BCE on the
-    softmax of the mixed batch against its soft targets plus that clean loss."""
+    softmax of the mixed batch against its soft targets plus that clean loss. The clean pass
+    runs on ``clean_input`` when given (Puzzle Mix's adversarial step), else on ``x``."""
     start = clock(x.device)
-    saliency, clean_logits, clean_loss = clean_pass_with_saliency(model, x, y_soft, clean_weight)
+    clean = saliency_pass(model, x if clean_input is None else clean_input, y_soft, clean_weight)
     saliency_done = clock(x.device)
     with torch.no_grad():
-        x_mixed, target, mix_stats = mix(saliency.detach())
+        x_mixed, target, mix_stats = mix(clean)
     mixing_done = clock(x.device)
     loss = soft_target_bce(model(x_mixed), target)
-    if clean_loss is not None:
-        loss = loss + clean_loss
+    if clean.loss is not None:
+        loss = loss + clean.loss
     stats = {
-        CLEAN_ACCURACY: top1_accuracy(clean_logits, y_soft),
+        CLEAN_ACCURACY: top1_accuracy(clean.logits, y_soft),
         SALIENCY_SECONDS: saliency_done - start,
         MIXING_SECONDS: mixing_done - saliency_done,
     }
@@ -218,8 +252,8 @@ class SaliencyMixerMethod(MixerMethod):
     ) -> tuple[Tensor, dict[str, float]]:
         mixer = self.mixer
 
-        def mix(saliency: torch.Tensor):
-            mixed = mixer.mix(x, y_soft, saliency, generator=generator)
+        def mix(clean: SaliencyPass):
+            mixed = mixer.mix(x, y_soft, clean.saliency.detach(), generator=generator)
             return mixed.x_mixed, mixed.y_soft, self.mix_stats(mixed)
 
         clean_weight = 2 * self.config.clean_lam / self.num_classes

@@ -12,10 +12,14 @@ official ``match.get_onehot_matrix``):
    soft states that mix that output's currently most assigned inputs in multiples of
    ``1 / (|L| - 1)`` (|L| = 3: half-and-half pairs), so a graph cut has m + O(m_bar^2) states;
 4. before the last pass, outputs that came out identical are pushed apart (resolve);
-5. stop after ``n_iter`` passes or when f changes by less than 1e-6 relative.
+5. stop after ``n_iter`` passes or when the unclipped objective changes by less than 1e-6
+   relative between passes (the official test).
 
-The solver keeps the best labeling it has seen by the clipped objective f (the one it
-minimises), the initial one included, so its result is never worse than its start. The hot
+It returns the last pass's labeling, as the paper's Algorithm 1 and the official code do: the
+resolve pass exists to push identical outputs apart, which f does not see, so that pass may
+raise f. ``CoMixupConfig.keep_best`` instead keeps the best labeling seen by the clipped f (the
+start included, so never worse than the start): not the paper's algorithm, reported beside it
+in Tables 2 and 3. The hot
 path is NumPy with integer energies handed to GCO directly: GCO works on integers, and scaling
 them here (instead of pyGCO's fixed 2-3 digit float conversion) keeps the smoothness exact.
 """
@@ -31,7 +35,8 @@ import numpy as np
 import torch
 
 from comixup.config import CoMixupConfig
-from comixup.graphcut import GridSwap, energy_scale, to_int32
+from comixup.graphcut import energy_scale, to_int32
+from comixup.labeling import make_swap
 from comixup.objective import (
     ScaledCoefficients,
     check_problem,
@@ -110,41 +115,43 @@ class _PartitionSolver:
         # States are integer weights in units of 1/units, so ||z_k - z_k'||^2 is an integer
         # number of 1/units^2; beta'/2 times that per unit is the edge weight.
         edge_weight = round(coefficients.beta / (2 * units**2) * self.scale)
-        self.swap = GridSwap(grid.height, grid.width)
+        self.swap = make_swap(grid.height, grid.width, config.labeling_backend)
         self.edge_weights = self.swap.uniform_weights(edge_weight)
         self.plain_pairwise = _squared_distances(self.plain_states)
         self._pairwise_cache: dict[bytes, np.ndarray] = {}
 
-    def objective(self, z: np.ndarray) -> float:
+    def objective(self, z: np.ndarray, *, clipped: bool = True) -> float:
         return objective_np(
             self.unary,
             z,
             self.A,
             (self.grid.height, self.grid.width),
             self.coefficients,
-            clipped=True,
+            clipped=clipped,
         )
 
     def solve(self, init_labels: np.ndarray) -> tuple[np.ndarray, float]:
-        """Run the passes from ``init_labels`` (m', n) ints; return the best z and its f."""
-        config, coefficients = self.config, self.coefficients
+        """Run the passes from ``init_labels`` (m', n) ints; return z and its clipped f.
+
+        z is the last pass's labeling, as Algorithm 1 and the official ``get_onehot_matrix``
+        return it, or with ``config.keep_best`` the best one seen by f (the start included).
+        """
+        config = self.config
         n_output = init_labels.shape[0]
         z = self.identity[init_labels]  # (m', n, m)
         counts = z.sum(1)
         total = counts.sum(0)
-        best_z, best_f = z.copy(), self.objective(z)
-        previous_f = best_f
+        f = self.objective(z)
+        best_z, best_f = z.copy(), f
+        # The official early stop compares the unclipped objective between passes.
+        previous = self.objective(z, clipped=False)
         resolve_cost = None
         cache: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * n_output
         for iteration in range(config.n_iter):
             for j in range(n_output):
-                others = total - counts[j]
-                pressure = self.A @ others
-                penalty = np.where(
-                    pressure > coefficients.tau, 2 * coefficients.gamma * pressure, 0.0
-                )
+                penalty = self._modular_penalty(total - counts[j])
                 if resolve_cost is not None:
-                    penalty = penalty + coefficients.gamma * resolve_cost[j]
+                    penalty = penalty + self.coefficients.gamma * resolve_cost[j]
                 states = self._states(counts[j], extend=iteration > 0)
                 labels, cache[j] = self._cut(self.unary + penalty, states, cache[j])
                 z[j] = states[labels] / self.units
@@ -155,10 +162,19 @@ class _PartitionSolver:
             f = self.objective(z)
             if f < best_f:
                 best_z, best_f = z.copy(), f
-            if abs(previous_f - f) <= _RELATIVE_TOLERANCE * max(abs(f), 1e-12):
+            current = self.objective(z, clipped=False)
+            if abs(previous - current) < _RELATIVE_TOLERANCE * abs(current):
                 break
-            previous_f = f
-        return best_z, best_f
+            previous = current
+        return (best_z, best_f) if config.keep_best else (z, f)
+
+    def _modular_penalty(self, others: np.ndarray) -> np.ndarray:
+        """The modular upper bound of the compatibility term for one output, per input:
+        ``2 gamma' [A v]_i`` where ``[A v]_i > tau'``, else 0 (``v`` the other outputs' counts)."""
+        pressure = self.A @ others
+        return np.where(
+            pressure > self.coefficients.tau, 2 * self.coefficients.gamma * pressure, 0.0
+        )
 
     def capped_start(self, n_output: int) -> np.ndarray:
         """A start where every output shares one labeling whose input counts keep the others'
@@ -320,14 +336,50 @@ def solve_labeling(
         Block weights z of shape (n_output, h, w, m), each block summing to 1, on cost's
         device and in cost's dtype.
     """
-    check_tensors(cost, A, n_output)
-    cost_np = cost.detach().to("cpu", torch.float64).numpy()
-    A_np = A.detach().to("cpu", torch.float64).numpy()
-    check_problem(cost_np, A_np)
-    m, height, width = cost_np.shape
-    rng = numpy_rng(generator)
-    z, _ = solve_partition(cost_np, A_np, n_output, config, rng, prior=_prior_np(prior, m))
-    return torch.from_numpy(z.reshape(n_output, height, width, m)).to(cost.device, cost.dtype)
+    problem = PartitionProblem.from_tensors(cost, A, n_output, generator, prior=prior)
+    return problem.to_tensor(problem.solve(config), cost)
+
+
+@dataclass(frozen=True)
+class PartitionProblem:
+    """One partition's checked NumPy inputs and its own random generator, ready to solve on
+    any thread (see ``comixup.parallel``)."""
+
+    cost: np.ndarray
+    A: np.ndarray
+    n_output: int
+    rng: np.random.Generator
+    prior: np.ndarray | None
+
+    @classmethod
+    def from_tensors(
+        cls,
+        cost: torch.Tensor,
+        A: torch.Tensor,
+        n_output: int,
+        generator: torch.Generator | None,
+        *,
+        prior: torch.Tensor | None = None,
+    ) -> PartitionProblem:
+        """Check the inputs of :func:`solve_labeling` and draw the partition's seed."""
+        check_tensors(cost, A, n_output)
+        cost_np = cost.detach().to("cpu", torch.float64).numpy()
+        A_np = A.detach().to("cpu", torch.float64).numpy()
+        check_problem(cost_np, A_np)
+        rng = numpy_rng(generator)
+        return cls(cost_np, A_np, n_output, rng, _prior_np(prior, cost_np.shape[0]))
+
+    def solve(self, config: CoMixupConfig) -> np.ndarray:
+        """z of shape (n_output, n, m); see :func:`solve_partition`."""
+        z, _ = solve_partition(self.cost, self.A, self.n_output, config, self.rng, prior=self.prior)
+        return z
+
+    def to_tensor(self, z: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+        """z as (n_output, h, w, m) on ``like``'s device and in its dtype."""
+        m, height, width = self.cost.shape
+        return torch.from_numpy(z.reshape(self.n_output, height, width, m)).to(
+            like.device, like.dtype
+        )
 
 
 def _prior_np(prior: torch.Tensor | None, n_inputs: int) -> np.ndarray | None:

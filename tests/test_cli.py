@@ -1,12 +1,20 @@
-"""The `comixup-bench` command line: the table2 command end to end, on two seeds."""
+"""The `comixup-bench` command line: the table2 command end to end, on two seeds; the parser
+of every command (fast help, validated names, defaults that agree with the code)."""
 
 from __future__ import annotations
+
+import argparse
+import inspect
+import subprocess
+import sys
+from dataclasses import fields
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks import cli
+from benchmarks import cli, commands
+from benchmarks.commands import _analysis, _training, names
 
 
 def test_table2_writes_markdown_and_csv(tmp_path, capsys):
@@ -53,3 +61,175 @@ def test_a_command_is_required(capsys):
         cli.main([])
     assert exit_info.value.code == 2
     assert "COMMAND" in capsys.readouterr().err
+
+
+# --- The parser: fast help, validated names, documented options -------------------------------
+
+COMMANDS = [module.__name__.rsplit(".", 1)[1].replace("_", "-") for module in commands.COMMANDS]
+HEAVY = (
+    "torch",
+    "mlflow",
+    "pandas",
+    "numpy",
+    "matplotlib",
+    "benchmarks.train",
+    "benchmarks.tables",
+)
+
+HELP_SCRIPT = """
+import sys
+from benchmarks.cli import main
+
+def parse(argv):
+    try:
+        main(argv)
+    except SystemExit as exit:
+        print(argv, "exit", exit.code, file=sys.stderr)
+
+parse(["--help"])
+for command in sys.argv[1:]:
+    parse([command, "--help"])
+parse(["train", "--method", "no-such-method"])
+heavy = sorted(name for name in sys.modules if name.startswith(HEAVY))
+print("HEAVY", heavy, file=sys.stderr)
+"""
+
+
+def test_help_of_every_command_imports_nothing_heavy():
+    script = f"HEAVY = {HEAVY!r}\n{HELP_SCRIPT}"
+    done = subprocess.run(
+        [sys.executable, "-c", script, *COMMANDS], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY []" in done.stderr, done.stderr
+    assert done.stderr.count("exit 0") == len(COMMANDS) + 1, done.stderr
+    assert "exit 2" in done.stderr and "invalid choice: 'no-such-method'" in done.stderr
+    # Every command's help ends with examples of that command.
+    assert done.stdout.count("examples:") == len(COMMANDS) + 1
+    for command in COMMANDS:
+        assert f"comixup-bench {command} " in done.stdout, command
+
+
+def _refused(argv: list[str], capsys) -> str:
+    """Parse ``argv``, expecting argparse's refusal (exit 2); returns what it printed."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    [action] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def test_every_option_has_a_help_text_and_every_command_an_example():
+    subparsers = _subparsers(cli.get_parser())
+    assert sorted(subparsers) == sorted(COMMANDS)
+    for name, parser in subparsers.items():
+        assert parser.epilog and f"comixup-bench {name}" in parser.epilog, name
+        for action in parser._actions:
+            assert action.help, f"{name} {action.option_strings} has no help"
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["train", "--method", "mixup"], "--method"),
+        (["train", "--method", "cutmix", "--model", "resnet18"], "--model"),
+        (["train", "--method", "cutmix", "--dataset", "cifar10"], "--dataset"),
+        (["compare", "--methods", "vanilla", "mixup"], "--methods"),
+        (["compare", "--model", "vgg16"], "--model"),
+        (["timing", "--methods", "co_mixup"], "--methods"),
+        (["timing", "--model", "resnet18"], "--model"),
+        (["table5", "--dataset", "builtin"], "--dataset"),
+        (["table5", "--models", "preactresnet18"], "--models"),
+        (["table5", "--methods", "vat"], "--methods"),
+    ],
+)
+def test_unknown_names_are_refused_before_anything_runs(argv, flag, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # a run that did start would leave mlflow.db or reports/ here
+    error = _refused(argv, capsys)
+    assert flag in error and "invalid choice" in error
+    assert not any(tmp_path.iterdir())
+
+
+def test_resume_and_fresh_exclude_each_other(capsys):
+    error = _refused(["train", "--method", "vanilla", "--resume", "--fresh"], capsys)
+    assert "not allowed with argument" in error
+
+
+@pytest.mark.parametrize("override", ["epochs", "=3", "  =3"])
+def test_a_set_without_key_and_value_is_refused(override, capsys):
+    assert "--set" in _refused(["train", "--method", "vanilla", "--set", override], capsys)
+
+
+def test_options_apply_in_order_shortcuts_then_set_then_switches():
+    argv = ["train", "--method", "cutmix", "--epochs", "2", "--set", "epochs=3"]
+    argv += ["--set", "download=false", "--download", "--set", "method.alpha=0.5"]
+    args = cli.get_parser().parse_args(argv)
+    assert _training.overrides(args) == [
+        'method="cutmix"',
+        "epochs=2",
+        "epochs=3",
+        "download=false",
+        "method.alpha=0.5",
+        "download=true",
+    ]
+    config = _training.train_config(args)
+    assert (config.method, config.epochs, config.download) == ("cutmix", 3, True)
+    assert config.method_settings == {"alpha": 0.5}
+    assert config.dataset == "builtin"
+
+
+# --- The light constants agree with the registries and the tables' own defaults -------------
+
+
+def test_names_equal_the_registries():
+    from benchmarks.configs import PRESETS
+    from benchmarks.methods import METHOD_NAMES
+    from benchmarks.models import MODEL_NAMES
+    from benchmarks.tables import table5
+
+    assert names.METHODS == METHOD_NAMES
+    assert names.MODELS == MODEL_NAMES
+    assert tuple(sorted(PRESETS)) == names.DATASETS
+    assert tuple(table5.MODELS) == names.TABLE5_MODELS
+    assert tuple(table5.METHODS) == names.TABLE5_METHODS
+    assert set(names.TABLE5_METHODS) <= set(METHOD_NAMES)
+    assert set(names.TABLE5_MODELS) <= set(MODEL_NAMES)
+    for dataset in names.SPEECH_DATASETS:
+        assert PRESETS[dataset].model in names.TABLE5_MODELS
+
+
+def _default(function, name):
+    return inspect.signature(function).parameters[name].default
+
+
+def test_defaults_shown_in_help_equal_the_real_ones():
+    import torch
+
+    from benchmarks.commands import table2 as table2_command
+    from benchmarks.commands import table5 as table5_command
+    from benchmarks.commands import timing as timing_command
+    from benchmarks.configs import PRESETS
+    from benchmarks.tables import figure2, step_time, table2, table3, table4
+
+    assert _default(table2.run, "seeds") == table2_command.SEEDS
+    assert _default(table4.run, "seeds") == _analysis.SEEDS
+    assert _default(figure2.run, "trials") == _analysis.TRIALS
+    assert _analysis.SIZES == table3.SIZES == _default(table4.run, "sizes")
+    assert _analysis.LEVELS == figure2.LEVELS
+    assert {name: PRESETS[name].epochs for name in names.SPEECH_DATASETS} == table5_command.EPOCHS
+    assert {PRESETS[name].patience for name in names.SPEECH_DATASETS} == {table5_command.PATIENCE}
+    setup = step_time.TimingSetup()
+    assert (setup.model, setup.batch_size) == (timing_command.MODEL, timing_command.BATCH_SIZE)
+    gpu = step_time.default_setup(torch.device("cuda"))
+    cpu = step_time.default_setup(torch.device("cpu"))
+    assert {"GPU": (gpu.batches, gpu.warmup), "CPU": (cpu.batches, cpu.warmup)} == (
+        timing_command.BATCHES
+    )
+    assert set(timing_command.SETUP_FIELDS) <= {field.name for field in fields(setup)}
+    assert set(_training.SHORTCUTS + _training.SWITCHES) <= {
+        field.name for field in fields(PRESETS["builtin"])
+    }

@@ -48,6 +48,7 @@ COMIXUP_FIELDS = {
     "resolve": ([True, False], [1, None]),
     "mix_candidates": ([3, 2, 4], BAD_COUNTS),
     "capped_start": ([False, True], [0, "yes"]),
+    "labeling_backend": (["gco", "compiled"], ["numba"]),
 }
 PUZZLE_FIELDS = {
     "block_nums": ([(2, 4, 8, 16), (2,), (2, 4), (1,), (3,)], [(), (0,), (2.5,), (math.inf,)]),
@@ -60,6 +61,7 @@ PUZZLE_FIELDS = {
     "neigh_size": ([4, 1, 2], BAD_COUNTS),
     "transport": ([True, False], [1, None]),
     "t_size": ([4, None, 1, -1], BAD_COUNTS),
+    "labeling_backend": (["gco", "compiled"], ["numba"]),
 }
 FIELDS = {
     "InputMixup": PAIRWISE_FIELDS,

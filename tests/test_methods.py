@@ -247,3 +247,18 @@ def test_comixup_loss_is_the_mixed_bce_plus_the_scaled_clean_loss(tiny_net):
     torch.testing.assert_close(loss, expected)
     assert 0 < stats[LAMBDA] <= 1
     assert 0 <= stats[CLEAN_ACCURACY] <= 1
+
+
+def test_vanilla_trains_with_the_official_bce_on_softmax():
+    """Both official main.py files train vanilla with BCELoss(softmax(output), one_hot): the
+    mean over every (sample, class) entry of -(t log p + (1 - t) log(1 - p))."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, NUM_CLASSES))
+    x, y = batch()
+    loss, _ = run("vanilla", model, x, y)
+    p = model(x).softmax(dim=1).double()
+    t = torch.zeros_like(p)
+    t[torch.arange(len(y)), y] = 1.0
+    official = -(t * p.log() + (1 - t) * (1 - p).log()).mean()
+    torch.testing.assert_close(loss.double(), official)
+    assert not torch.allclose(loss, F.cross_entropy(model(x), y))

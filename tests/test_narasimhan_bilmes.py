@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -144,11 +145,13 @@ def test_both_algorithms_against_brute_force(setting, m, grid):
     """Table 2's tiny problems (m = m', A = I), 20 seeds: relative error
     (mean f - mean f_brute) / (mean f_random - mean f_brute).
 
-    Measured when written: Algorithm 1 -0.02 .. 0.11, Narasimhan-Bilmes 0.26 .. 0.49 (30 seeds).
-    The bounds state the claims: Algorithm 1 closes at least 80% of the gap between random
-    guess and the optimum, Narasimhan-Bilmes at least a quarter of it, and Algorithm 1 is the
-    better of the two on average. NB searches hard labelings only, so on every single problem
-    it is no better than brute force (Algorithm 1's soft blocks can be).
+    Measured when written: Algorithm 1 keeping its best iterate -0.02 .. 0.11, Algorithm 1 as
+    published (last iterate) up to 0.21, Narasimhan-Bilmes 0.26 .. 0.49 (30 seeds). The bounds
+    state the claims: the best-iterate variant closes at least 80% of the gap between random
+    guess and the optimum, the published one at least two thirds, Narasimhan-Bilmes at least a
+    quarter, and Algorithm 1 is the better of the two on average. NB searches hard labelings
+    only, so on every single problem it is no better than brute force (Algorithm 1's soft
+    blocks can be).
     """
     config = setting.config
     rows = []
@@ -160,15 +163,22 @@ def test_both_algorithms_against_brute_force(setting, m, grid):
         z_alg1 = solve_labeling(
             cost, A, m, config, torch.Generator().manual_seed(seed), prior=prior
         )
+        best_config = dataclasses.replace(config, keep_best=True)
+        z_best = solve_labeling(
+            cost, A, m, best_config, torch.Generator().manual_seed(seed), prior=prior
+        )
         z_nb = narasimhan_bilmes(
             cost, A, m, config, torch.Generator().manual_seed(seed), prior=prior
         )
         alg1 = objective(cost, z_alg1, A, config, prior=prior)
+        best = objective(cost, z_best, A, config, prior=prior)
         nb = objective(cost, z_nb, A, config, prior=prior)
         assert nb >= brute - 1e-9
-        rows.append((brute, guess, alg1, nb))
-    brute, guess, alg1, nb = np.mean(rows, axis=0)
+        assert best <= alg1 + 1e-9  # the best iterate is never worse than the last
+        rows.append((brute, guess, alg1, best, nb))
+    brute, guess, alg1, best, nb = np.mean(rows, axis=0)
     assert guess > brute
-    assert (alg1 - brute) / (guess - brute) < 0.2
+    assert (best - brute) / (guess - brute) < 0.2
+    assert (alg1 - brute) / (guess - brute) < 1 / 3
     assert (nb - brute) / (guess - brute) < 0.75
     assert alg1 < nb

@@ -28,6 +28,10 @@ from baselines.puzzle_mix import (
     realised_lambda,
     transport_sources,
 )
+from baselines.puzzle_mix.adversarial import AdversarialNoise, attack, random_start
+from baselines.puzzle_mix.graphcut import pixel_scale
+from benchmarks.data import dataset_spec
+from benchmarks.methods import get_method
 from comixup.grid import block_index, upsample_blocks
 from comixup.method import (
     CLEAN_ACCURACY,
@@ -366,8 +370,10 @@ def test_bad_input_raises_with_a_fix():
 
 
 def test_bad_config_raises():
-    with pytest.raises(ValueError, match="not implemented"):
-        PuzzleMixConfig(adv_p=0.1)
+    with pytest.raises(ValueError, match="adv_p is a probability"):
+        PuzzleMixConfig(adv_p=1.5)
+    with pytest.raises(ValueError, match="adv_eps is a radius"):
+        PuzzleMixConfig(adv_eps=-1.0)
     with pytest.raises(ValueError, match="n_labels must be at least 2"):
         PuzzleMixConfig(n_labels=1)
     with pytest.raises(ValueError, match="block_nums"):
@@ -451,3 +457,107 @@ def test_transport_on_unequal_blocks_moves_the_images_own_cells():
     x_mixed, y_soft = puzzle_mix(x, y, saliency, CONFIG, num_classes=NUM_CLASSES, generator=g)
     assert x_mixed.shape == x.shape
     torch.testing.assert_close(y_soft.sum(1), torch.ones(4))
+
+
+# --- fidelity to the official commands and scales -----------------------------------------------
+
+OFFICIAL_COMMANDS = {
+    # snu-mllab/PuzzleMix README, "Puzzle Mix with PreActResNet18" (not the adversarial ones)
+    "cifar100": "--mixup_alpha 1.0 --graph True --n_labels 3 --eta 0.2 --beta 1.2 --gamma 0.5 "
+    "--neigh_size 4 --transport True --t_size 4 --t_eps 0.8",
+    "tiny-imagenet": "--mixup_alpha 1.0 --graph True --n_labels 3 --eta 0.2 --beta 1.2 "
+    "--gamma 0.5 --neigh_size 4 --transport True --t_eps 0.8 --clean_lam 1",
+}
+OFFICIAL_DEFAULTS = {"t_size": -1.0, "clean_lam": 0.0, "adv_p": 0.0, "adv_eps": 10.0}
+"""snu-mllab/PuzzleMix main.py argument defaults for what the commands leave out."""
+
+
+@pytest.mark.parametrize("dataset", sorted(OFFICIAL_COMMANDS))
+def test_per_dataset_settings_are_the_official_commands(dataset):
+    words = OFFICIAL_COMMANDS[dataset].split()
+    official = dict(OFFICIAL_DEFAULTS)
+    official.update({key[2:]: value for key, value in zip(words[::2], words[1::2], strict=True)})
+    config = get_method("puzzle_mix", num_classes=NUM_CLASSES, dataset=dataset).config
+    assert config.alpha == float(official["mixup_alpha"])
+    for name in ("eta", "beta", "gamma", "t_eps", "clean_lam", "adv_p", "adv_eps"):
+        assert getattr(config, name) == float(official[name]), name
+    assert config.n_labels == int(official["n_labels"])
+    assert config.neigh_size == int(official["neigh_size"])
+    assert config.transport == (official["transport"] == "True")
+    t_size = int(float(official["t_size"]))
+    assert config.t_size == (None if t_size == -1 else t_size)
+
+
+def test_the_runner_gives_puzzle_mix_pixel_values_for_its_data_smoothness():
+    """Through the runner's path (get_method with the dataset), the smoothness term equals the
+    official formula on ``x * std + mean`` for a normalised CIFAR batch (official mixup.py:
+    ``F.avg_pool2d(input1 * std + mean, neigh_size)`` then ``neigh_penalty``)."""
+    spec = dataset_spec("cifar100")
+    config = get_method("puzzle_mix", num_classes=100, dataset="cifar100").config
+    assert (config.data_mean, config.data_std) == (spec.mean, spec.std)
+    pixels = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
+    std = torch.tensor(spec.std).view(1, 3, 1, 1)
+    normalised = (pixels - mean) / std  # what the CIFAR loader feeds the model
+    geo = geometry(32, 32, 4, config)
+    k, per = geo.neigh_rows, 32 // 4 // geo.neigh_rows
+    pooled = torch.nn.functional.avg_pool2d(normalised * std + mean, k)
+    vertical = (pooled[:, :, per - 1 : -1 : per, :] - pooled[:, :, per::per, :]).abs().mean(1)
+    official = vertical.unflatten(-1, (-1, per)).mean(-1)
+    ours = boundary_steps(pixel_scale(normalised, config), pixel_scale(normalised, config), geo)
+    torch.testing.assert_close(ours[0], official)
+    # Feeding the standardised values as pixels would weigh the term about 1 / std = 3.7x.
+    raw = boundary_steps(normalised, normalised, geo)[0]
+    assert raw.mean() / official.mean() > 3
+
+
+def test_adversarial_noise_follows_the_official_step():
+    """main.py: start U(-eps, eps) clipped to the pixel range, one step of (adv_eps + 2) / 255
+    along sign(grad), clipped to [-eps, eps], scaled by one U(0, 1); added after the graph cut
+    as clip(pixels + noise, 0, 1), a partner with its own noise."""
+    config = dataclasses.replace(CONFIG, adv_p=1.0, data_mean=(0.5,) * 3, data_std=(0.25,) * 3)
+    x = (torch.rand(4, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(1)) - 0.5) / 0.25
+    generator = torch.Generator().manual_seed(2)
+    start, x_noisy = random_start(x, config, generator)
+    pixels = x * 0.25 + 0.5
+    eps = 10 / 255
+    assert start.abs().max() <= eps + 1e-6
+    assert ((pixels + start) >= -1e-6).all() and ((pixels + start) <= 1 + 1e-6).all()
+    torch.testing.assert_close(x_noisy * 0.25 + 0.5, (pixels + start).clamp(0, 1))
+    grad = torch.randn(x.shape, generator=torch.Generator().manual_seed(3))
+    replay = torch.Generator().manual_seed(4)
+    noise = attack(start, grad, config, torch.Generator().manual_seed(4))
+    coefficient = float(torch.rand((), generator=replay))
+    expected = (start + 12 / 255 * grad.sign()).clamp(-eps, eps) * coefficient
+    torch.testing.assert_close(noise, expected)
+
+    plain = dataclasses.replace(config, transport=False, n_labels=2)
+    drawn = params(2, [1, 2, 3, 0], 0.5)
+    saliency = torch.rand(4, SIZE, SIZE, generator=torch.Generator().manual_seed(5))
+    y = torch.eye(NUM_CLASSES)[:4]
+    for inputs, partners in [(True, False), (False, True), (True, True)]:
+        mixed = mix_with_params(
+            x, y, saliency, drawn, plain, AdversarialNoise(noise, inputs, partners)
+        )
+        clean = mix_with_params(x, y, saliency, drawn, plain)
+        torch.testing.assert_close(mixed.mask, clean.mask)  # the graph cut sees clean inputs
+        weight = upsample_blocks(mixed.mask, SIZE, SIZE).unsqueeze(1)
+        noisy = (pixels + noise).clamp(0, 1)
+        own = noisy if inputs else pixels
+        partner = noisy[[1, 2, 3, 0]] if partners else pixels[[1, 2, 3, 0]]
+        torch.testing.assert_close(
+            mixed.x_mixed * 0.25 + 0.5, weight * own + (1 - weight) * partner
+        )
+
+
+def test_adversarial_puzzle_mix_trains_and_is_reproducible():
+    x, y, _ = batch(6)
+    config = dataclasses.replace(CONFIG, adv_p=1.0, clean_lam=1.0)
+    method = PuzzleMixMethod(NUM_CLASSES, config)
+    first, _ = method.loss(tiny_model(), x, y, generator=torch.Generator().manual_seed(0))
+    again, _ = method.loss(tiny_model(), x, y, generator=torch.Generator().manual_seed(0))
+    plain, _ = PuzzleMixMethod(NUM_CLASSES, dataclasses.replace(config, adv_p=0.0)).loss(
+        tiny_model(), x, y, generator=torch.Generator().manual_seed(0)
+    )
+    first.backward()
+    assert torch.isfinite(first) and first.item() == again.item() != plain.item()

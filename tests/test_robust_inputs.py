@@ -335,12 +335,18 @@ def test_non_finite_inputs_refused(name, value):
         (lambda: PuzzleMixConfig(t_eps=-math.inf), "t_eps", "-inf"),
         (lambda: PuzzleMixConfig(transport="yes"), "transport", "'yes'"),
         (lambda: VATConfig(xi="x"), "xi", "'x'"),
-        (lambda: VATConfig(epsilon=math.inf), "epsilon", "inf"),
+        (lambda: VATConfig(alpha=math.nan), "alpha", "nan"),
     ],
 )
 def test_config_refuses_bad_values_naming_field_value_and_range(make, field, shown):
     with pytest.raises(ValueError, match=rf"invalid value\(s\) {field}={shown}; {field} must be"):
         make()
+
+
+@pytest.mark.parametrize("epsilon", [math.inf, "x"])
+def test_vat_radius_refused_at_construction(epsilon):
+    with pytest.raises(ValueError, match="epsilon must be a positive, finite radius"):
+        VATConfig(epsilon=epsilon)
 
 
 @pytest.mark.parametrize("name", [n for n in METHOD_NAMES if n not in ("vanilla", "vat")])

@@ -15,8 +15,10 @@ from benchmarks import cli
 from benchmarks import train as train_module
 from benchmarks.configs import apply_overrides, preset
 from benchmarks.data import speech_builtin
+from benchmarks.optim import build_optimizer
+from benchmarks.suite import train_all
 from benchmarks.tables import table5
-from benchmarks.train import build_optimizer, train
+from benchmarks.train import train
 
 TINY = [
     "epochs=2",
@@ -57,9 +59,9 @@ def test_the_speech_presets_follow_the_mixup_protocol():
         0.0,
         (),
     )
-    optimizer, _ = build_optimizer(torch.nn.Linear(2, 2), config)
+    optimizer = build_optimizer(torch.nn.Linear(2, 2), config)
     assert isinstance(optimizer, torch.optim.Adam) and optimizer.param_groups[0]["lr"] == 0.001
-    assert isinstance(build_optimizer(torch.nn.Linear(2, 2), preset("builtin"))[0], torch.optim.SGD)
+    assert isinstance(build_optimizer(torch.nn.Linear(2, 2), preset("builtin")), torch.optim.SGD)
     with pytest.raises(ValueError, match="optimizer must be"):
         dataclasses.replace(config, optimizer="rmsprop")
 
@@ -108,9 +110,8 @@ def test_a_resumed_speech_run_keeps_the_test_error_at_the_best_epoch(store, tmp_
 
 def test_table5_from_tiny_real_runs(store, tmp_path, words_dir, capsys):
     base = tiny_config(words_dir)
-    run_ids = table5.run_all(
-        base, models=("lenet", "vgg11"), methods=("vanilla", "cutmix"), progress=False
-    )
+    grid = table5.grid(models=("lenet", "vgg11"), methods=("vanilla", "cutmix"))
+    run_ids = [result.run_id for result in train_all(base, grid, progress=False).values()]
     assert len(run_ids) == 4
     # A second seed of one cell, through the command line's training mode.
     args = ["table5", "--dataset", "speech-builtin", "--data-dir", str(words_dir)]

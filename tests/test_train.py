@@ -10,6 +10,7 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
+from benchmarks import engine
 from benchmarks import train as train_module
 from benchmarks.configs import apply_overrides, preset
 from benchmarks.tracking import TrackingServerError
@@ -165,13 +166,13 @@ def test_phases_switch_batch_size_and_interpolate_the_learning_rate(store, tmp_p
     from benchmarks.configs import Phase
 
     seen: list[tuple[int, float]] = []
-    original = train_module.training_step
+    original = engine.training_step
 
     def recording_step(method, model, x, y, optimizer, *args, **kwargs):
         seen.append((x.shape[0], optimizer.param_groups[0]["lr"]))
         return original(method, model, x, y, optimizer, *args, **kwargs)
 
-    monkeypatch.setattr(train_module, "training_step", recording_step)
+    monkeypatch.setattr(engine, "training_step", recording_step)
     phases = (
         Phase(0, 10, None, 0.08, (0, 1), (0.1, 0.2)),
         Phase(1, 20, None, 0.08, (1, 2), (0.05, 0.0)),
@@ -184,7 +185,7 @@ def test_phases_switch_batch_size_and_interpolate_the_learning_rate(store, tmp_p
 
 
 def test_imagenet_preset_follows_the_official_three_phases():
-    from benchmarks.train import active_phase, learning_rate
+    from benchmarks.optim import active_phase, learning_rate
 
     config = preset("imagenet")
     assert [active_phase(config, e).batch_size for e in (0, 14, 15, 39, 40, 99)] == [
@@ -204,10 +205,10 @@ def test_imagenet_preset_follows_the_official_three_phases():
 
 def test_batch_norm_parameters_can_be_exempt_from_weight_decay():
     from benchmarks.models import get_model
-    from benchmarks.train import build_optimizer
+    from benchmarks.optim import build_optimizer
 
     model = get_model("preactresnet18", 10, width=4)
-    optimizer, _ = build_optimizer(model, dataclasses.replace(preset("imagenet"), lr=0.1))
+    optimizer = build_optimizer(model, dataclasses.replace(preset("imagenet"), lr=0.1))
     decayed, exempt = optimizer.param_groups
     assert exempt["weight_decay"] == 0.0 and decayed["weight_decay"] == 1e-4
     norm_params = sum(

@@ -21,7 +21,7 @@ from baselines.vat import (
 from comixup.method import CLEAN_ACCURACY, Method
 
 NUM_CLASSES = 5
-NORM_CASES = [("l2", 1.5), ("linf", 8 / 255)]
+NORM_CASES = [("l2", 1.5), ("linf", 2.0)]  # radii in 8-bit pixel steps
 
 
 def tiny_cnn(seed: int = 0) -> nn.Module:
@@ -80,7 +80,7 @@ def test_loss_is_finite_and_reaches_every_parameter(soft):
     assert set(stats) == {CLEAN_ACCURACY, VAT_LOSS, PERTURBATION_NORM}
     assert 0 <= stats[CLEAN_ACCURACY] <= 1
     assert stats[VAT_LOSS] > 0
-    assert stats[PERTURBATION_NORM] == pytest.approx(8 / 255)
+    assert stats[PERTURBATION_NORM] == pytest.approx(1.0)  # Table 8's radius, in pixel steps
 
 
 def test_loss_adds_alpha_times_the_vat_term():
@@ -109,7 +109,7 @@ def test_batch_of_one():
     loss, stats = VATMethod(NUM_CLASSES, VATConfig()).loss(tiny_cnn(), x, y, generator=g())
     loss.backward()
     assert torch.isfinite(loss)
-    assert stats[PERTURBATION_NORM] == pytest.approx(8 / 255)
+    assert stats[PERTURBATION_NORM] == pytest.approx(1.0)  # Table 8's radius, in pixel steps
 
 
 @pytest.mark.parametrize("n_power", [0, 1])
@@ -122,9 +122,10 @@ def test_perturbation_has_radius_epsilon_per_sample(norm, epsilon, n_power):
     r_adv = virtual_adversarial_perturbation(model, x, model(x), config, generator=g())
 
     assert r_adv.shape == x.shape and not r_adv.requires_grad
-    torch.testing.assert_close(per_sample_norm(r_adv, norm), torch.full((8,), epsilon))
+    # No normalisation given: the inputs are pixels, the radius epsilon / 255.
+    torch.testing.assert_close(per_sample_norm(r_adv, norm), torch.full((8,), epsilon / 255))
     if norm == "linf":  # the steepest l-inf step: every entry at the ball's boundary
-        torch.testing.assert_close(r_adv.abs(), torch.full_like(r_adv, epsilon))
+        torch.testing.assert_close(r_adv.abs(), torch.full_like(r_adv, epsilon / 255))
 
 
 @pytest.mark.parametrize(("norm", "epsilon"), NORM_CASES)
@@ -135,9 +136,9 @@ def test_no_power_iteration_is_the_random_direction(norm, epsilon):
     r_adv = virtual_adversarial_perturbation(model, x, model(x), config, generator=g())
     d = torch.randn(x.shape, generator=g())
     if norm == "l2":
-        expected = epsilon * d / d.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+        expected = epsilon / 255 * d / d.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
     else:
-        expected = epsilon * d.sign()
+        expected = epsilon / 255 * d.sign()
     torch.testing.assert_close(r_adv, expected)
 
 
@@ -167,10 +168,10 @@ def test_one_power_iteration_matches_the_hessian_step(norm, epsilon):
     d = torch.randn(x.shape, generator=g(), dtype=torch.float64)
     Hd = (H @ d.unsqueeze(2)).squeeze(2)
     if norm == "l2":
-        expected = epsilon * Hd / Hd.norm(dim=1, keepdim=True)
+        expected = epsilon / 255 * Hd / Hd.norm(dim=1, keepdim=True)
         torch.testing.assert_close(r_adv, expected, rtol=1e-4, atol=1e-6)
     else:
-        torch.testing.assert_close(r_adv, epsilon * Hd.sign())
+        torch.testing.assert_close(r_adv, epsilon / 255 * Hd.sign())
 
 
 def test_power_iteration_aligns_with_the_most_sensitive_direction():
@@ -199,7 +200,7 @@ def test_zero_gradient_keeps_the_random_direction():
         model, x, model(x), VATConfig(norm="l2", epsilon=2.0, n_power=1), generator=g()
     )
     torch.testing.assert_close(powered, random)
-    torch.testing.assert_close(per_sample_norm(powered, "l2"), torch.full((4,), 2.0))
+    torch.testing.assert_close(per_sample_norm(powered, "l2"), torch.full((4,), 2.0 / 255))
 
 
 def test_perturbed_passes_leave_batchnorm_statistics_alone():
@@ -266,8 +267,8 @@ def test_invalid_norm(norm):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("epsilon", 0.0, "epsilon must be positive"),
-        ("epsilon", math.nan, "epsilon must be positive"),
+        ("epsilon", 0.0, "epsilon must be a positive"),
+        ("epsilon", math.nan, "epsilon must be a positive"),
         ("xi", -1e-6, "xi must be positive"),
         ("alpha", -1.0, "alpha must be non-negative"),
     ],
@@ -322,3 +323,19 @@ def test_cuda_with_a_cpu_generator_matches_cpu():
     assert cuda_loss.device.type == "cuda"
     assert cuda_loss.item() == pytest.approx(cpu_loss.item(), rel=1e-3)
     assert stats[PERTURBATION_NORM] == pytest.approx(1.0)
+
+
+def test_the_runner_applies_the_radius_in_pixel_steps():
+    """Through get_method with the dataset (the runner's path) the l-inf radius epsilon means
+    epsilon / 255 on pixel values: r_adv * std is +-epsilon / 255 in every entry."""
+    from benchmarks.data import dataset_spec
+    from benchmarks.methods import get_method
+
+    spec = dataset_spec("cifar100")
+    config = get_method("vat", num_classes=NUM_CLASSES, dataset="cifar100", epsilon=2.0).config
+    assert (config.data_mean, config.data_std) == (spec.mean, spec.std)
+    model = tiny_cnn()
+    x, _ = batch()
+    r_adv = virtual_adversarial_perturbation(model, x, model(x), config, generator=g())
+    in_pixels = r_adv * torch.tensor(spec.std).view(1, 3, 1, 1)
+    torch.testing.assert_close(in_pixels.abs(), torch.full_like(r_adv, 2.0 / 255))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from baselines.pairs import check_alpha
-from comixup.validation import check_fields, flag, integer, non_negative, positive
+from baselines.pixels import check_normalisation
+from comixup.validation import check_fields, flag, in_range, integer, non_negative
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,9 @@ class PuzzleMixConfig:
 
     Sources: the official ``main.py`` argument defaults and the README's CIFAR-100 command
     ``--mixup_alpha 1.0 --graph True --n_labels 3 --eta 0.2 --beta 1.2 --gamma 0.5
-    --neigh_size 4 --transport True --t_size 4 --t_eps 0.8``.
+    --neigh_size 4 --transport True --t_size 4 --t_eps 0.8`` (no ``--clean_lam``, no
+    ``--adv_p``). The Tiny-ImageNet command differs in ``t_size`` (left at -1) and
+    ``--clean_lam 1``: ``benchmarks.methods.DATASET_DEFAULTS`` applies it per dataset.
     """
 
     alpha: float = 1.0
@@ -43,25 +46,38 @@ class PuzzleMixConfig:
     """Grid sides drawn uniformly once per batch: the official ``mixup_process`` draws
     ``2 ** np.random.randint(1, 5)``, i.e. 2, 4, 8 or 16 (there is no argument for it). A side
     of 1 leaves the batch unmixed, as the official ``block_num == 1`` branch does."""
-    clean_lam: float = 1.0
+    clean_lam: float = 0.0
     """Clean-input regularisation: the clean loss is scaled ``2 * clean_lam / num_classes``
-    (``main.py``). 1.0 as in the README's Tiny-ImageNet commands and the Co-Mixup comparison;
-    ``main.py``'s default and the README's CIFAR-100 commands leave it at 0."""
+    (``main.py``). 0 (``main.py``'s default; the saliency pass then runs in eval mode and adds
+    no loss) as in the README's CIFAR-100 commands; its Tiny-ImageNet commands pass 1."""
     adv_p: float = 0.0
-    """Probability of adversarial noise per input (``main.py --adv_p`` default 0; the README's
-    "adversarial Puzzle Mix" uses 0.1 on CIFAR-100 and 0.15 on Tiny-ImageNet). Not implemented:
-    only 0 is accepted."""
+    """Probability, drawn twice per batch (once for the inputs, once for their partners), that
+    that side of the mix gets adversarial noise (``main.py --adv_p``, default 0, which the
+    README's Puzzle Mix commands keep; its "adversarial Puzzle Mix" commands use 0.1 on
+    CIFAR-100 and 0.15 on Tiny-ImageNet). See ``baselines/puzzle_mix/adversarial.py``."""
+    adv_eps: float = 10.0
+    """l-inf radius of the adversarial noise in 8-bit pixel steps, i.e. ``adv_eps / 255`` on
+    pixel values in [0, 1] (``main.py --adv_eps`` default 10.0)."""
     per_sample_lambda: bool = False
     """One lambda per pair instead of the official one per batch."""
     data_mean: tuple[float, ...] | None = None
     """Per-channel mean that normalised the inputs; with ``data_std`` it is undone for the data
-    smoothness term, which the official code computes on ``x * std + mean`` (pixels in [0, 1]).
-    None: the inputs are already in pixel scale."""
+    smoothness term and the adversarial noise, which the official code computes on
+    ``x * std + mean`` (pixels in [0, 1]). None: the inputs are already in pixel scale. The
+    runner always passes the dataset's (``get_method(..., normalization=...)``)."""
     data_std: tuple[float, ...] | None = None
     """Per-channel standard deviation that normalised the inputs (see ``data_mean``)."""
 
+    labeling_backend: str = "compiled"
+    """Alpha-beta swap of the mask: ``"compiled"`` (numba, GCO's moves and labels) or
+    ``"gco"`` (pyGCO, the reference); see ``comixup.labeling``."""
+
     def __post_init__(self) -> None:
         check_alpha(self.alpha)
+        if self.labeling_backend not in ("compiled", "gco"):
+            raise ValueError(
+                f"labeling_backend must be 'compiled' or 'gco', got {self.labeling_backend!r}."
+            )
         names = ("beta", "gamma", "eta", "t_eps", "clean_lam")
         rules = {name: non_negative(getattr(self, name)) for name in names}
         flags = ("transport", "per_sample_lambda")
@@ -82,11 +98,10 @@ class PuzzleMixConfig:
                 f"block_nums must be a non-empty tuple of positive grid sides, got "
                 f"{self.block_nums}."
             )
-        if self.adv_p != 0:
+        if in_range(self.adv_p, 0, 1):
+            raise ValueError(f"adv_p is a probability in [0, 1], got {self.adv_p}.")
+        if non_negative(self.adv_eps):
             raise ValueError(
-                f"adversarial Puzzle Mix (adv_p = {self.adv_p}) is not implemented; use adv_p=0."
+                f"adv_eps is a radius in 8-bit pixel steps (>= 0, finite), got {self.adv_eps}."
             )
-        if (self.data_mean is None) != (self.data_std is None):
-            raise ValueError("give data_mean and data_std together, or neither.")
-        if self.data_std is not None and any(positive(s) for s in self.data_std):
-            raise ValueError(f"data_std must be positive, got {self.data_std}.")
+        check_normalisation(self.data_mean, self.data_std)

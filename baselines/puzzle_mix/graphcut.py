@@ -10,10 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from baselines.pixels import to_pixels
 from baselines.puzzle_mix.config import PuzzleMixConfig
 from baselines.puzzle_mix.geometry import Geometry, PuzzleMixParams, geometry
-from comixup.graphcut import GridSwap, energy_scale, to_int32
+from comixup.graphcut import energy_scale, to_int32
 from comixup.grid import block_averaging, block_index, block_starts, pool_blocks
+from comixup.labeling import make_swap
 from comixup.saliency import normalize_saliency
 
 _PRIOR_EPS = 1e-8
@@ -45,18 +47,7 @@ def label_prior(lam: np.ndarray, n_labels: int, eta: float, n_blocks: int) -> np
 
 def pixel_scale(x: torch.Tensor, config: PuzzleMixConfig) -> torch.Tensor:
     """Inputs in pixel scale for the data smoothness: ``x * std + mean`` when given."""
-    if config.data_mean is None or config.data_std is None:
-        return x
-    channels = x.shape[1]
-    shape = (1, -1, 1, 1)
-    mean = torch.tensor(config.data_mean, dtype=x.dtype, device=x.device)
-    std = torch.tensor(config.data_std, dtype=x.dtype, device=x.device)
-    if mean.numel() not in (1, channels) or std.numel() not in (1, channels):
-        raise ValueError(
-            f"data_mean / data_std must have 1 or {channels} entries (one per channel), got "
-            f"{mean.numel()} and {std.numel()}."
-        )
-    return x * std.view(shape) + mean.view(shape)
+    return to_pixels(x, config.data_mean, config.data_std)
 
 
 def boundary_sides(
@@ -240,7 +231,7 @@ def cut_energies(
     return CutEnergies(unary + prior[:, None, None, :], _numpy(weight_v), _numpy(weight_h))
 
 
-def solve_masks(energies: CutEnergies, n_labels: int) -> np.ndarray:
+def solve_masks(energies: CutEnergies, n_labels: int, backend: str = "compiled") -> np.ndarray:
     """Per-pair alpha-beta swap on integer energies: masks (B, g, g) of first-input weights.
 
     Each pair's energies are scaled by its own :func:`comixup.graphcut.energy_scale` and
@@ -260,7 +251,7 @@ def solve_masks(energies: CutEnergies, n_labels: int) -> np.ndarray:
     weights_int = to_int32(weights * scale[:, None] / units)
     labels_ = np.arange(n_labels)
     pairwise = np.square(labels_[:, None] - labels_[None]).astype(np.intc)
-    swap = GridSwap(side, side)
+    swap = make_swap(side, side, backend)
     levels = mask_levels(n_labels)
     masks = np.empty((batch, side * side))
     for i in range(batch):
@@ -292,5 +283,5 @@ def graph_cut_mask(
         geo,
         config,
     )
-    masks = solve_masks(energies, config.n_labels)
+    masks = solve_masks(energies, config.n_labels, config.labeling_backend)
     return torch.from_numpy(masks).to(device=x.device, dtype=x.dtype)

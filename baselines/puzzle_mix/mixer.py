@@ -12,6 +12,7 @@ import torch
 from torch import Generator, Tensor
 
 from baselines.pairs import mix_pair_labels
+from baselines.puzzle_mix.adversarial import AdversarialNoise, add_noise
 from baselines.puzzle_mix.config import PuzzleMixConfig
 from baselines.puzzle_mix.geometry import PuzzleMixParams, draw_params, geometry
 from baselines.puzzle_mix.graphcut import graph_cut_mask
@@ -39,16 +40,22 @@ def mix_with_params(
     saliency: torch.Tensor,
     params: PuzzleMixParams,
     config: PuzzleMixConfig,
+    adversarial: AdversarialNoise | None = None,
 ) -> PuzzleMixResult:
     """Puzzle Mix of a batch for given draws: graph cut, transport, mixing (no validation).
 
-    ``y_soft`` holds (B, K) labels; ``x`` is never modified.
+    ``y_soft`` holds (B, K) labels; ``x`` is never modified. ``adversarial`` noise is added
+    after the graph cut (which sees the clean inputs) and before transport, as officially.
     """
     height, width = x.shape[-2:]
     geo = geometry(height, width, params.block_num, config)
     permutation = params.pairing.permutation.to(x.device)
     mask = graph_cut_mask(x, saliency, params, config)
     own, partner = x, x[permutation]
+    if adversarial is not None:
+        noisy = add_noise(x, adversarial.noise, config)
+        own = noisy if adversarial.inputs else own
+        partner = noisy[permutation] if adversarial.partners else partner
     if config.transport and geo.block_num > 1:
         side = geo.transport_num
         mask_t = upsample_blocks(mask, side, side)
@@ -100,11 +107,17 @@ class PuzzleMix(SaliencyMixer):
         return y_soft
 
     def mix(
-        self, x: Tensor, y_soft: Tensor, saliency: Tensor, *, generator: Generator | None = None
+        self,
+        x: Tensor,
+        y_soft: Tensor,
+        saliency: Tensor,
+        *,
+        generator: Generator | None = None,
+        adversarial: AdversarialNoise | None = None,
     ) -> PuzzleMixResult:
         """The mix of a checked batch; every draw from ``generator``."""
         params = draw_params(x.shape[0], self.config, generator)
-        return mix_with_params(x, y_soft, saliency, params, self.config)
+        return mix_with_params(x, y_soft, saliency, params, self.config, adversarial)
 
 
 def puzzle_mix(

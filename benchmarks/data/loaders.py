@@ -1,12 +1,12 @@
 """Data loaders whose order and augmentation follow from one seed.
 
-The train loader shuffles with a ``torch.Generator`` seeded from ``seed``. The same generator
+The train loader shuffles with a ``torch.Generator`` seeded by the seeding rule
+(``benchmarks.seeding``: the ``DATA`` stream of ``seed``, epoch 0, this rank). The same generator
 also draws, at the start of each epoch, the base seed from which ``DataLoader`` seeds every
 worker process (``random``, ``numpy`` and ``torch`` as ``base_seed + worker_id``; see
 ``torch.utils.data._utils.worker``), so random augmentations inside workers are reproduced too.
-With ``workers=0`` the augmentations draw from the main process's global torch generator,
-which the runner seeds. To resume mid-run, save and restore ``train_loader.generator``'s state
-(or, distributed, call ``set_epoch``; see ``make_loaders``).
+With ``workers=0`` the augmentations draw from the main process's global torch generator.
+The runner re-seeds the generator (and the global ones) at every epoch by the same rule.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from benchmarks.seeding import Stream, derive_seed
 
 
 def make_loaders(
@@ -39,9 +41,9 @@ def make_loaders(
             a ``DistributedSampler`` seeded by ``seed`` (the same on every rank, so the shards
             partition one permutation). The runner must call
             ``train_loader.sampler.set_epoch(epoch)`` before each epoch, or every epoch repeats
-            the first one's order. The workers' generator is seeded ``seed + rank`` so that
-            ranks augment differently. The test loader is not sharded: every rank sees the whole
-            test set, so each computes the exact test error (no padding duplicates).
+            the first one's order. The workers' generator is seeded per rank (the seeding
+            rule), so that ranks augment differently. The test loader is not sharded: every
+            rank sees the whole test set (the runner shards its own evaluation loaders).
 
     Raises:
         ValueError: ``batch_size`` or ``workers`` out of range, ``distributed`` without a
@@ -57,7 +59,7 @@ def make_loaders(
             "torch.distributed.init_process_group first."
         )
     rank = dist.get_rank() if distributed else 0
-    generator = torch.Generator().manual_seed(seed + rank)
+    generator = torch.Generator().manual_seed(derive_seed(seed, Stream.DATA, rank=rank))
     sampler = (
         DistributedSampler(train_set, shuffle=True, seed=seed, drop_last=drop_last)
         if distributed

@@ -5,18 +5,15 @@ the machine the timings were taken on.
 
 from __future__ import annotations
 
-import os
-import platform
 import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
-import torch
 
+from benchmarks.environment import cpu_model, environment, load_average
 from benchmarks.tables import figure2, table2, table3, table4
 from benchmarks.tables.report import command_line, write_table
 
@@ -40,53 +37,21 @@ class Section:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def blas_threads() -> str:
-    """Thread counts of the BLAS/OpenMP pools NumPy and torch use (threadpoolctl), if known."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (threadpoolctl not installed)"
-    pools = [
-        f"{pool.get('internal_api', '?')} {pool.get('num_threads', '?')}"
-        for pool in threadpool_info()
-    ]
-    return ", ".join(pools) or "none found"
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
-def environment() -> dict[str, str]:
-    """CPU model, cores, threads, load and library versions: what the timings were taken on."""
-    info = {
-        "CPU": cpu_model(),
-        "logical cores": str(os.cpu_count()),
-        "torch threads": str(torch.get_num_threads()),
-        "BLAS/OpenMP threads": blas_threads(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    for package in ("torch", "numpy", "gco-wrapper", "pandas", "matplotlib", "mlflow"):
-        try:
-            info[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            info[package] = "not installed"
-    return info
+SUMMARY_ENVIRONMENT = (
+    "CPU",
+    "logical cores",
+    "torch threads",
+    "BLAS/OpenMP threads",
+    "python",
+    "platform",
+    "torch",
+    "numpy",
+    "gco-wrapper",
+    "pandas",
+    "matplotlib",
+    "mlflow",
+)
+"""What ``analysis.md`` says the timings were taken on."""
 
 
 def _slug(text: str) -> str:
@@ -96,6 +61,7 @@ def _slug(text: str) -> str:
 def log_section(section: Section, params: dict[str, object], metrics: dict[str, float]) -> str:
     """One MLflow run for ``section`` in the current experiment; returns its id."""
     import mlflow
+    import torch
 
     from benchmarks.tracking import environment_tags
 
@@ -215,7 +181,7 @@ def write_summary(sections: list[Section], out: Path, *, load_before: str) -> Pa
         "## Environment",
         "",
     ]
-    lines += [f"- {key}: {value}" for key, value in environment().items()]
+    lines += [f"- {key}: {value}" for key, value in environment(SUMMARY_ENVIRONMENT).items()]
     lines += [
         f"- load average (1/5/15 min) at start: {load_before}; at end: {load_average()}",
         f"- MLflow: `{tracking_uri()}`, experiment `{EXPERIMENT}`",

@@ -108,13 +108,11 @@ def growth(frame: pd.DataFrame) -> dict[str, float]:
 
 def plot(frame: pd.DataFrame, slopes: dict[str, float], path: Path) -> Path:
     """Both panels on log-log axes with error bars (std), saved as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # object-oriented: a file only, no backend switch
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+    figure = Figure(figsize=(9, 3.6), constrained_layout=True)
+    axes = figure.subplots(1, 2)
     titles = {"levels": f"m = m' = {LEVELS_M}", "m": f"|L| = {SIZES_LEVELS}"}
     for axis, panel in zip(axes, ("levels", "m"), strict=True):
         group = frame[frame["panel"] == panel]
@@ -134,7 +132,6 @@ def plot(frame: pd.DataFrame, slopes: dict[str, float], path: Path) -> Path:
     figure.suptitle("Algorithm 1: mean execution time per batch (CPU)")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     return path
 
 

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import platform
 import sys
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.environment import environment
 
-def environment() -> dict[str, str]:
-    """What the numbers were computed on: Python, platform, key library versions."""
-    versions = {"python": platform.python_version(), "platform": platform.platform()}
-    for package in ("torch", "numpy", "gco-wrapper"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
+SHOWN_ENVIRONMENT = ("python", "platform", "torch", "numpy", "gco-wrapper")
+"""What a table's Markdown names beside the command that made it."""
 
 
 def command_line() -> str:
@@ -41,7 +33,7 @@ def write_table(
     csv_path = out_dir / f"{name}.csv"
     md_path = out_dir / f"{name}.md"
     frame.to_csv(csv_path, index=False)
-    env = ", ".join(f"{key} {value}" for key, value in environment().items())
+    env = ", ".join(f"{key} {value}" for key, value in environment(SHOWN_ENVIRONMENT).items())
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# {title}",

@@ -16,6 +16,7 @@ The same runs time both algorithms, which is Table 4 (:mod:`benchmarks.tables.ta
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import NamedTuple
 
 import pandas as pd
@@ -38,9 +39,12 @@ RANDOM_GUESS_SAMPLES = 1000
 METHOD_SEED_OFFSET = 1_000_003
 """The methods' generators are seeded ``seed + offset``: apart from the problem's own draws."""
 ALGORITHM_1 = "Algorithm 1"
+ALGORITHM_1_BEST = "Algorithm 1 (best iterate)"
 NARASIMHAN_BILMES = "Narasimhan-Bilmes"
 RANDOM_GUESS = "random guess"
-METHODS = (ALGORITHM_1, NARASIMHAN_BILMES, RANDOM_GUESS)
+METHODS = (ALGORITHM_1, ALGORITHM_1_BEST, NARASIMHAN_BILMES, RANDOM_GUESS)
+BEST_ITERATE = replace(CONFIG, keep_best=True)
+"""Algorithm 1 returning the best labeling seen by f instead of its last pass (not the paper's)."""
 
 
 class Problem(NamedTuple):
@@ -80,6 +84,8 @@ def evaluate(m: int, seed: int, *, with_random_guess: bool = True) -> dict[str, 
     record[f"{ALGORITHM_1} s"] = time.perf_counter() - wall
     record[f"{ALGORITHM_1} cpu s"] = time.process_time() - cpu
     record[ALGORITHM_1] = objective(cost, z, A, CONFIG, prior=prior)
+    z = solve_labeling(cost, A, m, BEST_ITERATE, method_generator(seed), prior=prior)
+    record[ALGORITHM_1_BEST] = objective(cost, z, A, CONFIG, prior=prior)
 
     trace: list[float] = []
     wall, cpu = time.perf_counter(), time.process_time()
@@ -149,6 +155,8 @@ Mean and standard deviation over the seeds of f, the clipped Co-Mixup objective 
 paper's defaults (beta 0.32, gamma 1, eta 0.05, tau 0.83, omega 0.001, |L| = 3, 4 iterations),
 a Dirichlet(2) prior per problem, A = (1 - omega) I + omega A_c with each input's salient
 location taken as its cheapest block. Both algorithms start from the same random labeling.
+"Algorithm 1" is the published algorithm, returning its last pass (as the official
+get_onehot_matrix does); "best iterate" returns the best labeling seen by f (not in the paper).
 Narasimhan-Bilmes (comixup.reference.narasimhan_bilmes) replaces the compatibility term by the
 thresholded modular bound of a random chain through the current labeling and minimises the rest
 by alpha-beta swap per output, until a step no longer improves f; it searches hard labelings,

@@ -12,14 +12,11 @@ several; the best (lowest) mean of each row is in bold.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from mlflow.tracking import MlflowClient
-
-from benchmarks.configs import TrainConfig
-from benchmarks.train import train
 
 MODELS = {"lenet": "LeNet", "vgg11": "VGG-11"}
 METHODS = {
@@ -34,25 +31,19 @@ METHODS = {
 METRIC = "test_top1_error_at_best_val"
 
 
-def run_all(
-    base: TrainConfig,
-    *,
+def grid(
     models: Sequence[str] = tuple(MODELS),
     methods: Sequence[str] = tuple(METHODS),
     seeds: Sequence[int] = (0,),
-    progress: bool = True,
-    resume: bool = True,
-) -> list[str]:
-    """Train every (model, method, seed) of ``base``; returns the MLflow run ids."""
-    run_ids = []
-    for model in models:
-        for method in methods:
-            for seed in seeds:
-                if progress:
-                    print(f"== {model} / {method} / seed {seed} ==", flush=True)
-                config = dataclasses.replace(base, model=model, method=method, seed=seed)
-                run_ids.append(train(config, progress=progress, resume=resume).run_id)
-    return run_ids
+) -> dict[str, dict[str, Any]]:
+    """Every (model, method, seed) run of the table, as the config fields each one changes,
+    labelled ``model / method / seed N`` (for :func:`benchmarks.suite.train_all`)."""
+    return {
+        f"{model} / {method} / seed {seed}": {"model": model, "method": method, "seed": seed}
+        for model in models
+        for method in methods
+        for seed in seeds
+    }
 
 
 def _row(run) -> dict:

@@ -10,18 +10,24 @@ process, on the device named in the report.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from benchmarks.batch_timer import PHASES, BatchTimer
 from benchmarks.configs import TrainConfig
+from benchmarks.engine import training_step
+from benchmarks.environment import describe_device
 from benchmarks.methods import METHOD_NAMES, get_method
 from benchmarks.models import get_model
-from benchmarks.timing import PHASES, BatchTimer
-from benchmarks.tracking import describe_device
-from benchmarks.train import build_optimizer, training_step
+from benchmarks.optim import build_optimizer
+
+EXPERIMENT = "timing"
+"""The MLflow experiment of the timing runs."""
 
 PAPER_RATIOS = {("comixup", "vanilla"): 2.58, ("comixup", "puzzle_mix"): 1.04}
 """Co-Mixup supplement, ImageNet ResNet-50 timing."""
@@ -56,7 +62,7 @@ def time_method(name: str, setup: TimingSetup, device: torch.device) -> dict[str
     model = get_model(setup.model, setup.num_classes, width=setup.width).to(device)
     model.train()
     method = get_method(name, num_classes=setup.num_classes)
-    optimizer, _ = build_optimizer(model, TrainConfig(lr=0.01))
+    optimizer = build_optimizer(model, TrainConfig(lr=0.01))
     scaler = torch.amp.GradScaler(device.type, enabled=False)
     timer = BatchTimer(device, warmup=setup.warmup)
     for index in range(setup.warmup + setup.batches):
@@ -118,3 +124,21 @@ def notes(setup: TimingSetup, device: torch.device, ratios: dict[str, float]) ->
                 f"- {a} / {b}: {ratios[key]:.2f}x here (supplement, ImageNet: {paper:.2f}x)"
             )
     return "\n".join(lines)
+
+
+def log_run(
+    setup: TimingSetup, device: torch.device, ratios: dict[str, float], files: list[Path]
+) -> str:
+    """One MLflow run in the current experiment: the setup as params, the environment as tags,
+    the headline ratios as metrics and the written ``files`` as artifacts; returns its id."""
+    import mlflow
+
+    from benchmarks.tracking import environment_tags
+
+    with mlflow.start_run(run_name=f"timing-{device.type}") as run:
+        mlflow.log_params({key: str(value) for key, value in dataclasses.asdict(setup).items()})
+        mlflow.set_tags(environment_tags(device))
+        mlflow.log_metrics({key.replace("/", "_over_"): value for key, value in ratios.items()})
+        for path in files:
+            mlflow.log_artifact(str(path))
+    return run.info.run_id

@@ -1,0 +1,46 @@
+"""Train every method on one configuration and print the comparison table.
+
+The main job: every registered method on the same data, model and schedule; writes
+reports/compare-<dataset>.md.
+
+Examples:
+    comixup-bench compare --dataset builtin --epochs 2 --limit-batches 5
+    comixup-bench compare --dataset cifar100 --methods vanilla cutmix comixup
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from benchmarks.commands import _training
+from benchmarks.commands._common import add_command, add_name_list, add_no_progress, add_out
+from benchmarks.commands.names import METHODS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = add_command(subparsers, "compare", __doc__, run)
+    _training.add_run_options(parser)
+    add_name_list(parser, "--methods", METHODS, metavar="METHOD", what="the methods to train")
+    _training.add_fresh_option(parser, resume=False)
+    add_out(parser)
+    add_no_progress(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchmarks import compare
+    from benchmarks.tables.report import write_table
+
+    config = _training.train_config(args)
+    frame, _ = compare.compare(
+        config, args.methods, progress=not args.no_progress, resume=not args.fresh
+    )
+    md_path, _ = write_table(
+        frame,
+        f"compare-{config.dataset}",
+        args.out,
+        title=f"Method comparison on {config.dataset}",
+        notes=compare.notes(config),
+        floatfmt=".3f",
+    )
+    print(md_path.read_text())
+    return 0

@@ -1,0 +1,38 @@
+"""Supplement Figure 2: Algorithm 1's time per batch over |L| and over m.
+
+Mean ms per solve over --trials problems, over |L| (m = 20) and over m (|L| = 3), with the
+fitted log-log slopes; writes reports/figure2.{png,csv,md}.
+
+Examples:
+    comixup-bench figure2
+    comixup-bench figure2 --trials 10 --levels 2 3 --sizes 5 10 20
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from benchmarks.commands import _analysis
+from benchmarks.commands._common import add_command
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = add_command(subparsers, "figure2", __doc__, run)
+    _analysis.add_options(parser, trials=True, levels=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchmarks.tables import figure2
+
+    analysis = _analysis.tracked_analysis()
+    section = analysis.run_figure2(
+        trials=args.trials,
+        levels=args.levels,
+        sizes=args.sizes,
+        out=args.out,
+        progress=not args.no_progress,
+    )
+    _analysis.show_section(section)
+    for panel, slope in section.extra.items():
+        print(f"fitted growth over {figure2.AXES[panel]}: slope {slope:.3f} (log-log)")
+    return 0

@@ -1,0 +1,81 @@
+"""Evaluation: top-1 / top-5 error, cross-entropy and expected calibration error of a model.
+
+The accuracies and the 10-bin ECE come from one torchmetrics ``MetricCollection``, the loss
+from a ``MeanMetric``; under torchrun each rank evaluates its own share of the set
+(``benchmarks.distributed.shard``) and torchmetrics combines the ranks' counts, so every rank
+returns the numbers of the whole set.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassCalibrationError
+
+from benchmarks.distributed import Distributed, shard
+from benchmarks.engine import autocast
+
+
+def eval_loader(dataset: Dataset, batch_size: int, workers: int, world: Distributed) -> DataLoader:
+    """An in-order loader over this rank's share of ``dataset`` (all of it in one process)."""
+    return DataLoader(
+        shard(dataset, world),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        pin_memory=torch.cuda.is_available(),
+    )
+
+
+def classification_metrics(num_classes: int) -> MetricCollection:
+    """Top-1 and top-5 accuracy (micro: the share of items) and the 10-bin l1 ECE."""
+    return MetricCollection(
+        {
+            "top1": MulticlassAccuracy(num_classes, top_k=1, average="micro"),
+            "top5": MulticlassAccuracy(num_classes, top_k=min(5, num_classes), average="micro"),
+            "ece": MulticlassCalibrationError(num_classes, n_bins=10, norm="l1"),
+        },
+        # Grouping metrics whose states happen to match after the first batch would merge top-1
+        # and top-5 whenever every top-5 hit is also a top-1 hit.
+        compute_groups=False,
+    )
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: DataLoader,
+    num_classes: int,
+    device: torch.device,
+    *,
+    amp: bool,
+    limit: int | None,
+) -> dict[str, float]:
+    """``test_top1_error`` and ``test_top5_error`` (%), ``test_loss`` and ``test_ece`` over
+    ``loader`` (its first ``limit`` batches when given); the caller renames them for other
+    splits."""
+    model.eval()
+    metrics = classification_metrics(num_classes).to(device)
+    # NaN stays NaN (a diverged model shows as one), rather than being dropped with a warning.
+    loss = MeanMetric(nan_strategy="disable").set_dtype(torch.float64).to(device)
+    for index, (x, y) in enumerate(loader):
+        if limit is not None and index >= limit:
+            break
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with autocast(device, amp):
+            logits = model(x).float()
+        # Log-probabilities: top-k ranks them as the logits (softmax would tie classes whose
+        # probability underflows to 0), and the ECE, seeing values outside [0, 1], takes
+        # their softmax, which is the model's probabilities.
+        metrics.update(logits.log_softmax(dim=1), y)
+        loss.update(F.cross_entropy(logits, y, reduction="none"))
+    values = {key: value.item() for key, value in metrics.compute().items()}
+    return {
+        "test_top1_error": 100 * (1 - values["top1"]),
+        "test_top5_error": 100 * (1 - values["top5"]),
+        "test_loss": loss.compute().item(),
+        "test_ece": values["ece"],
+    }
