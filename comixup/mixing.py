@@ -71,6 +71,9 @@ def co_mixup_labeling(
     ``A`` is the (B, B) compatibility matrix of the whole batch, used block by block; when it
     is None each partition's block is computed from the salient-location distances.
     """
+    # 16-bit saliency is summed, normalised and compared by distance (cdist has no 16-bit
+    # kernels): in float32 at least.
+    saliency = saliency.to(torch.promote_types(saliency.dtype, torch.float32))
     cost = unary_cost(saliency, config.grid_size)
     batch_size = cost.shape[0]
     if A is not None and A.shape != (batch_size, batch_size):

@@ -27,6 +27,7 @@ them here (instead of pyGCO's fixed 2-3 digit float conversion) keeps the smooth
 from __future__ import annotations
 
 import itertools
+import numbers
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -110,7 +111,7 @@ class _PartitionSolver:
         bound = (
             np.abs(unary).max() + coefficients.gamma * (2 * pressure_bound + 1) + coefficients.beta
         )
-        self.scale = energy_scale(bound)
+        self.scale = energy_scale(bound, coefficients.beta)  # beta' = largest edge energy
         # States are integer weights in units of 1/units, so ||z_k - z_k'||^2 is an integer
         # number of 1/units^2; beta'/2 times that per unit is the edge weight.
         edge_weight = round(coefficients.beta / (2 * units**2) * self.scale)
@@ -288,7 +289,8 @@ def resolve_identical(counts: np.ndarray) -> np.ndarray:
 
 
 def check_tensors(cost: torch.Tensor, A: torch.Tensor, n_output: int) -> None:
-    """Raise a ValueError for a cost or A that is not a finite float tensor, or no outputs."""
+    """Raise a ValueError for a cost or A that is not a finite float tensor, an A with negative
+    entries, or no outputs."""
     for name, value in (("cost", cost), ("A", A)):
         if not isinstance(value, torch.Tensor):
             raise ValueError(f"{name} must be a torch.Tensor, got {type(value).__name__}.")
@@ -296,8 +298,13 @@ def check_tensors(cost: torch.Tensor, A: torch.Tensor, n_output: int) -> None:
             raise ValueError(f"{name} must be a floating-point tensor, got {value.dtype}.")
         if not torch.isfinite(value).all():
             raise ValueError(f"{name} contains NaN or inf values; pass finite numbers.")
-    if n_output < 1:
-        raise ValueError(f"n_output must be at least 1, got {n_output}.")
+    if (A < 0).any():
+        raise ValueError(
+            "A has negative entries; a compatibility matrix is non-negative (Algorithm 1's "
+            "modular bound needs it), e.g. compatibility_matrix(salient_distances(s), omega)."
+        )
+    if isinstance(n_output, bool) or not isinstance(n_output, numbers.Integral) or n_output < 1:
+        raise ValueError(f"n_output must be at least 1 (an integer), got {n_output!r}.")
 
 
 def draw_prior(n_inputs: int, alpha: float, rng: np.random.Generator) -> np.ndarray:

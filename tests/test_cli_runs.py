@@ -74,9 +74,14 @@ def test_timing_reports_phases_and_the_papers_ratios(workdir):
     )
     assert code == 0
     table = pd.read_csv(workdir / "reports" / "timing.csv")
-    assert list(table["method"]) == ["vanilla", "puzzle_mix", "comixup"]
-    comixup = table.set_index("method").loc["comixup"]
+    assert list(table["method"]) == [
+        "vanilla", "puzzle_mix", "puzzle_mix (gco)", "comixup", "comixup (gco)"
+    ]  # fmt: skip
+    rows = table.set_index("method")
+    assert list(rows["backend"].fillna("")) == ["", "compiled", "gco", "compiled", "gco"]
+    comixup = rows.loc["comixup"]
     assert comixup["saliency (ms)"] > 0 and comixup["mixing (ms)"] > 0
+    assert 0 < comixup["mixing share"] < 1
     assert table.set_index("method").loc["vanilla", "x vanilla"] == 1.0
     text = (workdir / "reports" / "timing.md").read_text()
     assert "comixup / vanilla" in text and "2.58x" in text and "Device: cpu" in text

@@ -92,7 +92,7 @@ def test_epoch_plan_locates_steps_and_rejects_empty_epochs():
     assert plan.locate(6) == (1, 2.0)  # after the last step: the end of training
     with pytest.raises(ValueError, match="at least one step"):
         EpochPlan((2, 0))
-    with pytest.raises(ValueError, match="lr must be (positive|a number > 0)"):
+    with pytest.raises(ValueError, match=r"lr must be (positive|a number > 0)"):
         phased = TrainConfig(lr=0.0, phases=(Phase(0, 10, lr_epochs=(0, 1), lr_values=(0, 1)),))
         build_scheduler(build_optimizer(torch.nn.Linear(2, 2), phased), phased, plan)
 
