@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from comixup.graphcut import grid_edges
+from comixup.graphcut import GridSites
 
 MAX_CYCLES = 10_000_000
 """GCO's cycle cap for ``swap(-1)``."""
@@ -452,7 +452,7 @@ def adjacency(n_sites: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return topology
 
 
-class CompiledSwap:
+class CompiledSwap(GridSites):
     """Alpha-beta swap on a ``height x width`` 4-connected grid; GCO's moves, compiled.
 
     Called like :class:`comixup.graphcut.GridSwap` and giving the same labels on the same
@@ -460,21 +460,12 @@ class CompiledSwap:
     """
 
     def __init__(self, height: int, width: int) -> None:
-        self.n_sites = height * width
-        self.starts, self.ends = grid_edges(height, width)
+        super().__init__(height, width)
         self.topology = adjacency(self.n_sites, self.starts, self.ends)
         self._n_labels = 0
         self._work64 = self._work32 = np.empty(0)
         self.energy = 0
         """The energy of the last call's labels."""
-
-    @property
-    def n_edges(self) -> int:
-        return self.starts.size
-
-    def uniform_weights(self, weight: int) -> np.ndarray:
-        """The same weight on every edge, as the int32 array ``__call__`` takes."""
-        return np.full(self.n_edges, weight, dtype=np.intc)
 
     def __call__(
         self,

@@ -111,16 +111,12 @@ def grid_edges(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-class GridSwap:
-    """Alpha-beta swap on one grid shape; integer energies only."""
+class GridSites:
+    """The sites and 4-neighbour edges of one grid shape, shared by both swap backends."""
 
     def __init__(self, height: int, width: int) -> None:
-        if _cgco is None:
-            raise ImportError("pyGCO (gco-wrapper) does not import; use the compiled backend.")
         self.n_sites = height * width
         self.starts, self.ends = grid_edges(height, width)
-        self._handle = np.empty(1, dtype=np.intc)
-        self._energy = np.empty(1, dtype=np.longlong)
 
     @property
     def n_edges(self) -> int:
@@ -129,6 +125,17 @@ class GridSwap:
     def uniform_weights(self, weight: int) -> np.ndarray:
         """The same weight on every edge, as the int32 array ``__call__`` takes."""
         return np.full(self.n_edges, weight, dtype=np.intc)
+
+
+class GridSwap(GridSites):
+    """Alpha-beta swap on one grid shape through pyGCO; integer energies only."""
+
+    def __init__(self, height: int, width: int) -> None:
+        if _cgco is None:
+            raise ImportError("pyGCO (gco-wrapper) does not import; use the compiled backend.")
+        super().__init__(height, width)
+        self._handle = np.empty(1, dtype=np.intc)
+        self._energy = np.empty(1, dtype=np.longlong)
 
     def __call__(
         self, unary: np.ndarray, pairwise: np.ndarray, edge_weights: np.ndarray
