@@ -35,7 +35,7 @@ def test_values_take_their_fields_types():
         ("seed=1.5", "seed takes an integer, got '1.5'"),
         ("workers=-1", "workers must be a non-negative integer, got -1"),
         ("milestones=[5, 2]", "milestones must be ascending"),
-        ("lr=-0.1", "lr must be a number > 0"),
+        ("lr=-0.1", "lr must be a number >= 0"),
         ("lr=inf", "lr takes a number"),
         ("amp=yes", "amp takes true or false"),
         ("nonsense=1", "unknown setting; settings are"),
