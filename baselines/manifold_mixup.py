@@ -23,7 +23,8 @@ from torch import nn
 
 from baselines.pairs import check_alpha, draw_pairing, mix_pair_labels, mix_pair_tensors
 from comixup.batch import check_batch
-from comixup.method import LAMBDA, MIXING_SECONDS, clock, soft_target_bce
+from comixup.method import LAMBDA, MIXING_SECONDS, GradScale, clock, soft_target_bce
+from comixup.validation import check_fields, flag
 
 MIXING_LAYER = "mixing_layer"
 """Stat key: the layer mixed at in this step."""
@@ -55,6 +56,7 @@ class ManifoldMixupConfig:
                 f"layers must be a non-empty tuple of stage indices, got {self.layers!r}; "
                 "the official choice is (0, 1, 2)."
             )
+        check_fields(self, {"per_sample": flag(self.per_sample)})
 
 
 def stages_of(model: nn.Module) -> Sequence[Callable[[torch.Tensor], torch.Tensor]]:
@@ -140,7 +142,9 @@ class ManifoldMixupMethod:
         y: torch.Tensor,
         *,
         generator: torch.Generator | None = None,
+        grad_scale: GradScale | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
+        del grad_scale  # every pass of this step is back-propagated by the caller
         stages = stages_of(_unwrapped(model))
         if max(self.config.layers) >= len(stages) or min(self.config.layers) < 0:
             raise ValueError(

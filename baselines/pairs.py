@@ -18,7 +18,7 @@ import torch
 from torch import Generator, Tensor, nn
 
 from comixup.batch import MixedBatch, check_batch, check_num_classes
-from comixup.method import MixerMethod, mixed_batch_loss, sample_beta
+from comixup.method import GradScale, MixerMethod, mixed_batch_loss, sample_beta
 
 
 def check_alpha(alpha: float) -> None:
@@ -142,7 +142,13 @@ class PairwiseMixerMethod(MixerMethod):
         )
 
     def mixed_loss(
-        self, model: nn.Module, x: Tensor, y_soft: Tensor, generator: Generator | None
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y_soft: Tensor,
+        generator: Generator | None,
+        grad_scale: GradScale | None = None,
     ) -> tuple[Tensor, dict[str, float]]:
+        del grad_scale  # one forward pass: the caller back-propagates it
         mixer = self.mixer
         return mixed_batch_loss(model, x, lambda: mixer.mix(x, y_soft, generator=generator))

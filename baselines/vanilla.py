@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from comixup.batch import check_batch
-from comixup.method import CLEAN_ACCURACY, soft_target_bce, top1_accuracy
+from comixup.method import CLEAN_ACCURACY, GradScale, soft_target_bce, top1_accuracy
 
 
 @dataclass
@@ -32,7 +32,9 @@ class VanillaMethod:
         y: torch.Tensor,
         *,
         generator: torch.Generator | None = None,
+        grad_scale: GradScale | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
+        del grad_scale  # every pass of this step is back-propagated by the caller
         target = check_batch(x, y, num_classes=self.num_classes)
         logits = model(x)
         return soft_target_bce(logits, target), {CLEAN_ACCURACY: top1_accuracy(logits, target)}

@@ -25,7 +25,6 @@ statistics and ``num_batches_tracked`` untouched (the official code's
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,7 +37,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from baselines.pixels import PIXEL_LEVELS, check_normalisation, pixel_std
 from comixup.batch import check_batch
-from comixup.method import CLEAN_ACCURACY, top1_accuracy
+from comixup.method import CLEAN_ACCURACY, GradScale, top1_accuracy
+from comixup.validation import check_fields, non_negative, positive
 
 Norm = Literal["linf", "l2"]
 NORMS: tuple[str, ...] = ("linf", "l2")
@@ -111,16 +111,13 @@ class VATConfig:
                 f"n_power must be 0 or 1, got {self.n_power!r}; the Co-Mixup comparison runs "
                 "VAT with 0 (random direction) or 1 power iteration."
             )
-        if not 0 < self.epsilon < math.inf:
+        if positive(self.epsilon):
             raise ValueError(
                 f"epsilon must be a positive, finite radius in 8-bit pixel steps, got "
-                f"{self.epsilon}; Table 8 uses 1 and 2."
+                f"{self.epsilon!r}; Table 8 uses 1 and 2."
             )
         check_normalisation(self.data_mean, self.data_std)
-        if not self.xi > 0:
-            raise ValueError(f"xi must be positive, got {self.xi}.")
-        if not self.alpha >= 0:
-            raise ValueError(f"alpha must be non-negative, got {self.alpha}.")
+        check_fields(self, {"xi": positive(self.xi), "alpha": non_negative(self.alpha)})
 
 
 def pixel_steps(r: torch.Tensor, config: VATConfig) -> torch.Tensor:
@@ -254,7 +251,9 @@ class VATMethod:
         y: torch.Tensor,
         *,
         generator: torch.Generator | None = None,
+        grad_scale: GradScale | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
+        del grad_scale  # every pass of this step is back-propagated by the caller
         if x.ndim < 2 or x.shape[0] == 0:
             raise ValueError(
                 f"x must be a non-empty batch (B, ...) with B >= 1, got {tuple(x.shape)}."

@@ -61,7 +61,7 @@ def training_step(
     """
     with timer.phase("step"):
         with autocast(x.device, amp):
-            loss, stats = method.loss(model, x, y, generator=generator)
+            loss, stats = method.loss(model, x, y, generator=generator, grad_scale=scaler.scale)
         if not torch.isfinite(loss):
             hint = " or run without --amp" if amp else ""
             raise NonFiniteLossError(

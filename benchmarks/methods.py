@@ -60,6 +60,13 @@ DATASET_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
 """Per-dataset overrides of the config defaults, from the official README commands."""
 
 
+def method_config_class(name: str) -> type | None:
+    """The config dataclass of method ``name`` (None for a method without settings)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown method {name!r}; known methods: {', '.join(METHOD_NAMES)}.")
+    return _REGISTRY[name][1]
+
+
 def get_method(
     name: str, *, num_classes: int, dataset: str = "cifar100", **overrides: Any
 ) -> Method:

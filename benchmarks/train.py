@@ -57,9 +57,9 @@ from benchmarks.distributed import (
 from benchmarks.early_stopping import EarlyStopping
 from benchmarks.engine import BatchHook, NonFiniteLossError, TrainContext, train_one_epoch
 from benchmarks.errors import user_input
-from benchmarks.evaluate import eval_loader, evaluate
+from benchmarks.evaluate import eval_loader, evaluate, reported_errors
 from benchmarks.methods import get_method
-from benchmarks.models import get_model
+from benchmarks.models import check_model_fits, get_model
 from benchmarks.optim import EpochPlan, active_phase, build_optimizer, build_scheduler
 from benchmarks.seeding import Stream, derive_seed, seed_epoch, seed_host
 
@@ -216,6 +216,7 @@ def _build(
     """Data, method, model, optimiser and schedule; everything that can fail on the user's
     input fails here, before any MLflow run is created."""
     spec = dataset_spec(config.dataset)
+    check_model_fits(config.model, spec.channels, config.dataset)
     splits = build_splits(config.dataset, config.data_dir, download=config.download)
     for dataset, split in zip(splits, ("train", "test", "validation"), strict=True):
         if dataset is not None:
@@ -336,10 +337,14 @@ def _stopping_metrics(run: _Run) -> dict[str, float]:
 
 
 def _record(run: _Run, epoch: int, metrics: dict[str, float]) -> None:
-    """Append to the history; on rank 0 log to MLflow, print the epoch line, checkpoint (a
-    signal waits until both are written)."""
+    """Add the reported statistics (median of the last 10 epochs, last, best), append to the
+    history; on rank 0 log to MLflow, print the epoch line, checkpoint (a signal waits until
+    both are written)."""
+    run.history["test_top1_error"].append(metrics["test_top1_error"])
+    metrics = metrics | reported_errors(run.history["test_top1_error"])
     for key, value in metrics.items():
-        run.history[key].append(value)
+        if key != "test_top1_error":
+            run.history[key].append(value)
     if not run.world.is_main:
         return
     with interrupts.deferred():

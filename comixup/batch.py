@@ -18,7 +18,10 @@ from comixup.saliency import check_saliency
 
 
 def to_soft_labels(y: torch.Tensor, num_classes: int | None, dtype: torch.dtype) -> torch.Tensor:
-    """Class indices (B,) -> one-hot (B, K); soft or one-hot labels (B, K) pass through."""
+    """Class indices (B,) of any integer or bool dtype -> one-hot (B, K); soft or one-hot labels
+    (B, K) -> checked (finite, non-negative, rows summing to 1) and renormalised in ``dtype``."""
+    if y.is_complex():
+        raise ValueError(f"labels must be real class indices or soft labels, got {y.dtype}.")
     if y.ndim == 1:
         if y.is_floating_point():
             raise ValueError(
@@ -27,6 +30,7 @@ def to_soft_labels(y: torch.Tensor, num_classes: int | None, dtype: torch.dtype)
             )
         if num_classes is None:
             raise ValueError("num_classes is needed to one-hot encode class-index labels.")
+        y = y.long()
         if y.numel() and (y.min() < 0 or y.max() >= num_classes):
             raise ValueError(
                 f"class indices must lie in [0, {num_classes}), "
@@ -38,14 +42,39 @@ def to_soft_labels(y: torch.Tensor, num_classes: int | None, dtype: torch.dtype)
             raise ValueError(
                 f"soft labels have {y.shape[1]} classes, num_classes is {num_classes}."
             )
-        return y.to(dtype)
+        return check_soft_labels(y, dtype)
     raise ValueError(
         f"labels must be class indices (B,) or soft labels (B, K), got {tuple(y.shape)}."
     )
 
 
+def check_soft_labels(y: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Soft labels (B, K) in ``dtype``, each row renormalised to sum to 1 after checking that
+    it is a distribution: finite, non-negative, summing to 1 within the rounding of its dtype
+    (1e-3; a few units in the last place for 16-bit labels)."""
+    if y.is_floating_point() and not torch.isfinite(y).all():
+        raise ValueError("soft labels contain NaN or inf; pass finite class probabilities.")
+    if y.numel() == 0 or (y < 0).any():
+        raise ValueError(
+            "soft labels must be non-negative class probabilities with at least one class."
+        )
+    labels = y.to(torch.float64)
+    sums = labels.sum(dim=1)
+    eps = torch.finfo(y.dtype).eps if y.is_floating_point() else 0.0
+    tolerance = max(1e-3, 4 * eps)
+    if ((sums - 1).abs() > tolerance).any():
+        worst = float(sums[(sums - 1).abs().argmax()])
+        raise ValueError(
+            f"soft labels must sum to 1 per row (within {tolerance:.0e}), one sums to {worst:.6g}; "
+            "normalise them (y / y.sum(1, keepdim=True)) or pass class indices."
+        )
+    return (labels / sums.unsqueeze(1)).to(dtype)
+
+
 def check_inputs(x: torch.Tensor, *, images: bool) -> None:
     """Raise a ValueError naming the fix for inputs no mixer can take."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"x must be a torch.Tensor, got {type(x).__name__}.")
     if images and x.ndim != 4:
         raise ValueError(f"x must be a batch of images (B, C, H, W), got {tuple(x.shape)}.")
     if x.ndim < 1:
@@ -57,6 +86,11 @@ def check_inputs(x: torch.Tensor, *, images: bool) -> None:
         )
     if x.shape[0] == 0:
         raise ValueError("the batch is empty; mixing needs at least one input.")
+    if not torch.isfinite(x).all():
+        raise ValueError(
+            "x contains NaN or inf values; check the data pipeline (and the model, if x comes "
+            "from one) before mixing."
+        )
 
 
 def check_batch(
@@ -78,6 +112,9 @@ def check_batch(
         images: whether x must be a batch of images.
     """
     check_inputs(x, images=images)
+    for name, value in (("y", y), ("saliency", saliency)):
+        if value is not None and not isinstance(value, torch.Tensor):
+            raise ValueError(f"{name} must be a torch.Tensor, got {type(value).__name__}.")
     sizes = {"x": x.shape[0], "y": y.shape[0] if y.ndim else 0}
     if saliency is not None:
         check_saliency(saliency)
@@ -157,6 +194,8 @@ class SaliencyMixer:
         """Mixed images (new, x untouched) and float32 soft labels (B, K) on ``x.device``;
         ``options`` go to :meth:`mix` (Co-Mixup: a compatibility matrix ``A``)."""
         y_soft = self.check(x, y, saliency)
+        # Saliency is pooled and normalised by sums that overflow in 16 bits: float32 at least.
+        saliency = saliency.to(torch.promote_types(saliency.dtype, torch.float32))
         result = self.mix(x, y_soft, saliency, generator=generator, **options)
         return result.x_mixed, result.y_soft
 

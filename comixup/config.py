@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from comixup.validation import check_fields, flag, in_range, integer, non_negative, positive
+
 
 @dataclass(frozen=True)
 class CoMixupConfig:
@@ -61,25 +63,41 @@ class CoMixupConfig:
     It closes most of the gap to brute force on un-normalised costs (Table 2) at the price of
     one more solver run per partition."""
 
+    labeling_backend: str = "compiled"
+    """Alpha-beta swap implementation: ``"compiled"`` (numba; the same moves and labels as
+    GCO, faster) or ``"gco"`` (pyGCO, the reference); see ``comixup.labeling``."""
+    solver_threads: int | None = None
+    """Threads that solve a batch's partitions in parallel (None: the cores available to the
+    process). Results do not depend on it."""
+
     def __post_init__(self) -> None:
-        checks = {
-            "beta": self.beta >= 0,
-            "gamma": self.gamma >= 0,
-            "eta": self.eta >= 0,
-            "omega": 0 <= self.omega <= 1,
-            "alpha": self.alpha > 0,
-            "partition_size": self.partition_size >= 1,
-            "grid_size": self.grid_size >= 1,
-            "n_levels": self.n_levels >= 2,
-            "n_iter": self.n_iter >= 1,
-            "mix_candidates": self.mix_candidates >= 2,
-            "restarts": self.restarts >= 1,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
+        if self.labeling_backend not in ("compiled", "gco"):
             raise ValueError(
-                f"CoMixupConfig: invalid value(s) {values}; need beta, gamma, eta >= 0, "
-                "0 <= omega <= 1, alpha > 0, partition_size, grid_size, n_iter, restarts >= 1, "
-                "n_levels, mix_candidates >= 2."
+                f"CoMixupConfig: labeling_backend={self.labeling_backend!r}; "
+                "choose 'compiled' or 'gco'."
             )
+        if self.solver_threads is not None and integer(self.solver_threads, 1):
+            raise ValueError(
+                f"CoMixupConfig: solver_threads={self.solver_threads!r}; pass a count >= 1, "
+                "or None for all available cores."
+            )
+        check_fields(
+            self,
+            {
+                "beta": non_negative(self.beta),
+                "gamma": non_negative(self.gamma),
+                "eta": non_negative(self.eta),
+                "tau": non_negative(self.tau),
+                "omega": in_range(self.omega, 0, 1),
+                "alpha": positive(self.alpha),
+                "partition_size": integer(self.partition_size, 1),
+                "grid_size": integer(self.grid_size, 1),
+                "n_levels": integer(self.n_levels, 2),
+                "n_iter": integer(self.n_iter, 1),
+                "resolve": flag(self.resolve),
+                "clean_lam": non_negative(self.clean_lam),
+                "mix_candidates": integer(self.mix_candidates, 2),
+                "restarts": integer(self.restarts, 1),
+                "capped_start": flag(self.capped_start),
+            },
+        )

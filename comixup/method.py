@@ -39,6 +39,11 @@ MIXING_SECONDS = "mixing_seconds"
 """Wall time spent drawing the mix: the solver / graph cut / transport and the mixing."""
 
 
+GradScale = Callable[[torch.Tensor], torch.Tensor]
+"""Scales a loss before a method back-propagates part of its step itself: the runner's
+``torch.amp.GradScaler.scale`` under mixed precision (identity when None)."""
+
+
 @runtime_checkable
 class Method(Protocol):
     """Anything that turns a batch into a training loss."""
@@ -50,11 +55,17 @@ class Method(Protocol):
         y: torch.Tensor,
         *,
         generator: torch.Generator | None = None,
+        grad_scale: GradScale | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """The scalar training loss for images x (B, ...) and labels y, and stats to log.
 
         ``y`` holds class indices (B,) or soft / one-hot labels (B, num_classes). Every random
-        draw comes from ``generator`` (torch's global generator when None).
+        draw comes from ``generator`` (torch's global generator when None). The caller zeroes
+        the gradients before and back-propagates the returned loss after; a method whose step
+        has a forward pass of its own before the mixed one (Puzzle Mix's and Co-Mixup's clean
+        pass) back-propagates that part itself, once, scaled by ``grad_scale`` (the runner's
+        ``GradScaler.scale`` under mixed precision), and returns its value detached, so every
+        forward pass is back-propagated exactly once.
         """
         ...
 
@@ -116,14 +127,21 @@ class SaliencyPass(NamedTuple):
 
 
 def saliency_pass(
-    model: nn.Module, x: torch.Tensor, y_soft: torch.Tensor, clean_weight: float
+    model: nn.Module,
+    x: torch.Tensor,
+    y_soft: torch.Tensor,
+    clean_weight: float,
+    grad_scale: GradScale | None = None,
 ) -> SaliencyPass:
-    """Clean forward pass, input-gradient saliency, and the clean loss to add to the step.
+    """Clean forward pass, input-gradient saliency, and the clean loss of the step.
 
-    With ``clean_weight`` > 0 the cross-entropy of the clean pass, scaled by it, is returned
-    with its graph so that its weight gradients join the mixed loss's (the clean-input
-    regularisation of Puzzle Mix and Co-Mixup, which the official code gets by not zeroing the
-    gradients in between). With 0 the pass runs in eval mode and no clean loss is returned.
+    With ``clean_weight`` > 0 the cross-entropy of the clean pass, scaled by it, is
+    back-propagated here, once: that one backward fills the input gradient (the saliency) and
+    adds the clean loss's weight gradients to the parameters' ``.grad`` (the clean-input
+    regularisation of Puzzle Mix and Co-Mixup), as the official ``main.py`` does with
+    ``loss_batch_mean.backward()`` before the mixed pass. The loss is returned detached, for
+    the step's value. With 0 the pass runs in eval mode, only the input gradient is taken, and
+    no clean loss is returned.
     """
     inputs = x.detach().requires_grad_(True)
     was_training = model.training
@@ -132,20 +150,34 @@ def saliency_pass(
     try:
         logits = model(inputs)
         per_sample = F.cross_entropy(logits, y_soft, reduction="none")
-        scaled = per_sample * (clean_weight if clean_weight > 0 else 1.0)
-        clean_loss = scaled.mean()
-        (grad,) = torch.autograd.grad(clean_loss, inputs, retain_graph=clean_weight > 0)
+        clean_loss = (per_sample * (clean_weight if clean_weight > 0 else 1.0)).mean()
+        if clean_weight > 0:
+            grad = _backward_with_input_grad(clean_loss, inputs, grad_scale)
+        else:
+            (grad,) = torch.autograd.grad(clean_loss, inputs)
     finally:
         model.train(was_training)
-    loss = clean_loss if clean_weight > 0 else None
+    loss = clean_loss.detach() if clean_weight > 0 else None
     return SaliencyPass(saliency_from_gradient(grad), logits.detach(), loss, grad)
+
+
+def _backward_with_input_grad(
+    loss: torch.Tensor, inputs: torch.Tensor, grad_scale: GradScale | None
+) -> torch.Tensor:
+    """``grad_scale(loss).backward()``; the inputs' gradient of the unscaled loss."""
+    if grad_scale is None:
+        loss.backward()
+        return inputs.grad
+    grad_scale(loss).backward()
+    factor = grad_scale(torch.ones((), device=loss.device, dtype=torch.float32))
+    return inputs.grad / factor
 
 
 def clean_pass_with_saliency(
     model: nn.Module, x: torch.Tensor, y_soft: torch.Tensor, clean_weight: float
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """saliency (B, H, W), clean logits (detached), and the clean loss or None: the first
-    three fields of :func:`saliency_pass`."""
+    """saliency (B, H, W), clean logits (detached), and the clean loss (detached; its weight
+    gradients are in ``.grad``) or None: the first three fields of :func:`saliency_pass`."""
     saliency, logits, loss, _ = saliency_pass(model, x, y_soft, clean_weight)
     return saliency, logits, loss
 
@@ -175,14 +207,18 @@ def saliency_guided_loss(
     clean_weight: float,
     mix: SaliencyMix,
     clean_input: torch.Tensor | None = None,
+    grad_scale: GradScale | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The training step shared by Puzzle Mix and Co-Mixup (official ``main.py`` ``train``):
-    a clean pass gives the saliency (and, with ``clean_weight`` > 0, a clean loss whose weight
-    gradients are kept), ``mix`` builds the mixed batch from it, and the loss is BCE on the
-    softmax of the mixed batch against its soft targets plus that clean loss. The clean pass
-    runs on ``clean_input`` when given (Puzzle Mix's adversarial step), else on ``x``."""
+    a clean pass gives the saliency (and, with ``clean_weight`` > 0, a clean loss that is
+    back-propagated there, see :func:`saliency_pass`), ``mix`` builds the mixed batch from it,
+    and the returned loss is BCE on the softmax of the mixed batch against its soft targets
+    (to back-propagate) plus the clean loss's value (detached: already back-propagated). The
+    clean pass runs on ``clean_input`` when given (Puzzle Mix's adversarial step), else on
+    ``x``."""
     start = clock(x.device)
-    clean = saliency_pass(model, x if clean_input is None else clean_input, y_soft, clean_weight)
+    clean_x = x if clean_input is None else clean_input
+    clean = saliency_pass(model, clean_x, y_soft, clean_weight, grad_scale)
     saliency_done = clock(x.device)
     with torch.no_grad():
         x_mixed, target, mix_stats = mix(clean)
@@ -207,7 +243,12 @@ class MixerMethod:
         raise NotImplementedError
 
     def mixed_loss(
-        self, model: nn.Module, x: Tensor, y_soft: Tensor, generator: Generator | None
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y_soft: Tensor,
+        generator: Generator | None,
+        grad_scale: GradScale | None = None,
     ) -> tuple[Tensor, dict[str, float]]:
         raise NotImplementedError
 
@@ -218,16 +259,18 @@ class MixerMethod:
         y: torch.Tensor,
         *,
         generator: torch.Generator | None = None,
+        grad_scale: GradScale | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        return self.mixed_loss(model, x, self.mixer.check(x, y), generator)
+        return self.mixed_loss(model, x, self.mixer.check(x, y), generator, grad_scale)
 
 
 class SaliencyMixerMethod(MixerMethod):
     """The training step of a saliency-guided mixer (Puzzle Mix, Co-Mixup; official
     ``main.py`` ``train``), shared by both:
 
-    1. clean pass: per-sample cross-entropy scaled by ``2 * clean_lam / num_classes``; its input
-       gradient gives the saliency, its weight gradients are kept (added to the loss);
+    1. clean pass: per-sample cross-entropy scaled by ``2 * clean_lam / num_classes``,
+       back-propagated once: its input gradient gives the saliency, its weight gradients stay
+       in ``.grad`` for the step;
     2. ``mixer_class(config, num_classes=...)`` mixes the batch guided by that saliency;
     3. BCE on the softmax of the mixed batch against the soft labels.
 
@@ -248,7 +291,12 @@ class SaliencyMixerMethod(MixerMethod):
         return {LAMBDA: mixed.lam.mean().item()}
 
     def mixed_loss(
-        self, model: nn.Module, x: Tensor, y_soft: Tensor, generator: Generator | None
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y_soft: Tensor,
+        generator: Generator | None,
+        grad_scale: GradScale | None = None,
     ) -> tuple[Tensor, dict[str, float]]:
         mixer = self.mixer
 
@@ -257,7 +305,9 @@ class SaliencyMixerMethod(MixerMethod):
             return mixed.x_mixed, mixed.y_soft, self.mix_stats(mixed)
 
         clean_weight = 2 * self.config.clean_lam / self.num_classes
-        return saliency_guided_loss(model, x, y_soft, clean_weight=clean_weight, mix=mix)
+        return saliency_guided_loss(
+            model, x, y_soft, clean_weight=clean_weight, mix=mix, grad_scale=grad_scale
+        )
 
 
 @dataclass

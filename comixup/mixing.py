@@ -14,8 +14,8 @@ from comixup.batch import MixedBatch, SaliencyMixer
 from comixup.compatibility import compatibility_matrix, salient_distances
 from comixup.config import CoMixupConfig
 from comixup.grid import upsample_blocks
+from comixup.parallel import solve_partitions
 from comixup.saliency import normalize_saliency, pool_to_grid
-from comixup.solver import solve_labeling
 
 
 def upsample_labeling(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -71,6 +71,9 @@ def co_mixup_labeling(
     ``A`` is the (B, B) compatibility matrix of the whole batch, used block by block; when it
     is None each partition's block is computed from the salient-location distances.
     """
+    # 16-bit saliency is summed, normalised and compared by distance (cdist has no 16-bit
+    # kernels): in float32 at least.
+    saliency = saliency.to(torch.promote_types(saliency.dtype, torch.float32))
     cost = unary_cost(saliency, config.grid_size)
     batch_size = cost.shape[0]
     if A is not None and A.shape != (batch_size, batch_size):
@@ -79,15 +82,15 @@ def co_mixup_labeling(
             f"got {tuple(A.shape)}."
         )
     distances = salient_distances(saliency) if A is None else None
-    labelings = []
+    jobs = []
     for part in partitions(batch_size, config.partition_size):
         if A is None:
             block = compatibility_matrix(distances[part, part], config.omega)
         else:
             block = A[part, part]
         n_inputs = part.stop - part.start
-        labelings.append(solve_labeling(cost[part], block, n_inputs, config, generator))
-    return labelings
+        jobs.append((cost[part], block, n_inputs))
+    return solve_partitions(jobs, config, generator)
 
 
 def mix_partitions(

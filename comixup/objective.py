@@ -123,6 +123,10 @@ def check_problem(cost: np.ndarray, A: np.ndarray) -> None:
             f"cost must have shape (m, h, w) (inputs x grid rows x grid columns), got "
             f"{tuple(cost.shape)}."
         )
+    if 0 in cost.shape:
+        raise ValueError(
+            f"cost has shape {tuple(cost.shape)}; it needs at least one input and one grid block."
+        )
     m = cost.shape[0]
     if A.shape != (m, m):
         raise ValueError(

@@ -305,7 +305,7 @@ class _SubmodularSupermodular:
         # be part of a swap optimum there; capping such costs keeps the int32 range usable.
         cap = costs.min(-1, keepdims=True) + self.max_degree * beta + 1.0
         capped = np.minimum(costs, cap)
-        scale = energy_scale(float(np.abs(capped).max()))
+        scale = energy_scale(float(np.abs(capped).max()), beta)  # Potts edges: beta at most
         swap = GridSwap(*self.grid)
         edge_weights = swap.uniform_weights(round(beta / 2 * scale))
         result = labels.copy()

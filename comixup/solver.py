@@ -27,6 +27,7 @@ them here (instead of pyGCO's fixed 2-3 digit float conversion) keeps the smooth
 from __future__ import annotations
 
 import itertools
+import numbers
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,7 +35,8 @@ import numpy as np
 import torch
 
 from comixup.config import CoMixupConfig
-from comixup.graphcut import GridSwap, energy_scale, to_int32
+from comixup.graphcut import energy_scale, to_int32
+from comixup.labeling import make_swap
 from comixup.objective import (
     ScaledCoefficients,
     check_problem,
@@ -109,11 +111,11 @@ class _PartitionSolver:
         bound = (
             np.abs(unary).max() + coefficients.gamma * (2 * pressure_bound + 1) + coefficients.beta
         )
-        self.scale = energy_scale(bound)
+        self.scale = energy_scale(bound, coefficients.beta)  # beta' = largest edge energy
         # States are integer weights in units of 1/units, so ||z_k - z_k'||^2 is an integer
         # number of 1/units^2; beta'/2 times that per unit is the edge weight.
         edge_weight = round(coefficients.beta / (2 * units**2) * self.scale)
-        self.swap = GridSwap(grid.height, grid.width)
+        self.swap = make_swap(grid.height, grid.width, config.labeling_backend)
         self.edge_weights = self.swap.uniform_weights(edge_weight)
         self.plain_pairwise = _squared_distances(self.plain_states)
         self._pairwise_cache: dict[bytes, np.ndarray] = {}
@@ -287,7 +289,8 @@ def resolve_identical(counts: np.ndarray) -> np.ndarray:
 
 
 def check_tensors(cost: torch.Tensor, A: torch.Tensor, n_output: int) -> None:
-    """Raise a ValueError for a cost or A that is not a finite float tensor, or no outputs."""
+    """Raise a ValueError for a cost or A that is not a finite float tensor, an A with negative
+    entries, or no outputs."""
     for name, value in (("cost", cost), ("A", A)):
         if not isinstance(value, torch.Tensor):
             raise ValueError(f"{name} must be a torch.Tensor, got {type(value).__name__}.")
@@ -295,8 +298,13 @@ def check_tensors(cost: torch.Tensor, A: torch.Tensor, n_output: int) -> None:
             raise ValueError(f"{name} must be a floating-point tensor, got {value.dtype}.")
         if not torch.isfinite(value).all():
             raise ValueError(f"{name} contains NaN or inf values; pass finite numbers.")
-    if n_output < 1:
-        raise ValueError(f"n_output must be at least 1, got {n_output}.")
+    if (A < 0).any():
+        raise ValueError(
+            "A has negative entries; a compatibility matrix is non-negative (Algorithm 1's "
+            "modular bound needs it), e.g. compatibility_matrix(salient_distances(s), omega)."
+        )
+    if isinstance(n_output, bool) or not isinstance(n_output, numbers.Integral) or n_output < 1:
+        raise ValueError(f"n_output must be at least 1 (an integer), got {n_output!r}.")
 
 
 def draw_prior(n_inputs: int, alpha: float, rng: np.random.Generator) -> np.ndarray:
@@ -328,14 +336,50 @@ def solve_labeling(
         Block weights z of shape (n_output, h, w, m), each block summing to 1, on cost's
         device and in cost's dtype.
     """
-    check_tensors(cost, A, n_output)
-    cost_np = cost.detach().to("cpu", torch.float64).numpy()
-    A_np = A.detach().to("cpu", torch.float64).numpy()
-    check_problem(cost_np, A_np)
-    m, height, width = cost_np.shape
-    rng = numpy_rng(generator)
-    z, _ = solve_partition(cost_np, A_np, n_output, config, rng, prior=_prior_np(prior, m))
-    return torch.from_numpy(z.reshape(n_output, height, width, m)).to(cost.device, cost.dtype)
+    problem = PartitionProblem.from_tensors(cost, A, n_output, generator, prior=prior)
+    return problem.to_tensor(problem.solve(config), cost)
+
+
+@dataclass(frozen=True)
+class PartitionProblem:
+    """One partition's checked NumPy inputs and its own random generator, ready to solve on
+    any thread (see ``comixup.parallel``)."""
+
+    cost: np.ndarray
+    A: np.ndarray
+    n_output: int
+    rng: np.random.Generator
+    prior: np.ndarray | None
+
+    @classmethod
+    def from_tensors(
+        cls,
+        cost: torch.Tensor,
+        A: torch.Tensor,
+        n_output: int,
+        generator: torch.Generator | None,
+        *,
+        prior: torch.Tensor | None = None,
+    ) -> PartitionProblem:
+        """Check the inputs of :func:`solve_labeling` and draw the partition's seed."""
+        check_tensors(cost, A, n_output)
+        cost_np = cost.detach().to("cpu", torch.float64).numpy()
+        A_np = A.detach().to("cpu", torch.float64).numpy()
+        check_problem(cost_np, A_np)
+        rng = numpy_rng(generator)
+        return cls(cost_np, A_np, n_output, rng, _prior_np(prior, cost_np.shape[0]))
+
+    def solve(self, config: CoMixupConfig) -> np.ndarray:
+        """z of shape (n_output, n, m); see :func:`solve_partition`."""
+        z, _ = solve_partition(self.cost, self.A, self.n_output, config, self.rng, prior=self.prior)
+        return z
+
+    def to_tensor(self, z: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+        """z as (n_output, h, w, m) on ``like``'s device and in its dtype."""
+        m, height, width = self.cost.shape
+        return torch.from_numpy(z.reshape(self.n_output, height, width, m)).to(
+            like.device, like.dtype
+        )
 
 
 def _prior_np(prior: torch.Tensor | None, n_inputs: int) -> np.ndarray | None:

@@ -198,6 +198,11 @@ def test_names_equal_the_registries():
     assert tuple(table5.METHODS) == names.TABLE5_METHODS
     assert set(names.TABLE5_METHODS) <= set(METHOD_NAMES)
     assert set(names.TABLE5_MODELS) <= set(MODEL_NAMES)
+    from benchmarks.commands import timing as timing_command
+    from benchmarks.tables import step_time
+    from comixup.labeling import BACKENDS
+
+    assert timing_command.BACKENDS == step_time.BACKENDS == BACKENDS
     for dataset in names.SPEECH_DATASETS:
         assert PRESETS[dataset].model in names.TABLE5_MODELS
 

@@ -39,10 +39,15 @@ def test_compare_writes_the_table_from_the_runs(workdir, capsys):
     assert code == 0
     table = pd.read_csv(workdir / "reports" / "compare-builtin.csv")
     assert list(table["method"]) == ["vanilla", "cutmix"]
-    assert table["test top-1 error (%)"].between(0, 100).all()
+    assert table.columns[1] == "top-1 error, median last 10 (%)"  # the paper's statistic first
+    for column in ("top-1 error, median last 10 (%)", "last (%)", "best (%)"):
+        assert table[column].between(0, 100).all()
+    assert (table["best (%)"] <= table["last (%)"]).all()
     assert (table["s / batch (median)"] > 0).all()
     markdown = (workdir / "reports" / "compare-builtin.md").read_text()
     assert "| vanilla" in markdown and "mlflow ui" in markdown
+    epochs = int(table["epochs in median"].iloc[0])
+    assert epochs < 10 and f"fewer than 10 epochs here ({epochs} epochs" in markdown
     assert "cutmix" in capsys.readouterr().out
 
 
@@ -69,9 +74,14 @@ def test_timing_reports_phases_and_the_papers_ratios(workdir):
     )
     assert code == 0
     table = pd.read_csv(workdir / "reports" / "timing.csv")
-    assert list(table["method"]) == ["vanilla", "puzzle_mix", "comixup"]
-    comixup = table.set_index("method").loc["comixup"]
+    assert list(table["method"]) == [
+        "vanilla", "puzzle_mix", "puzzle_mix (gco)", "comixup", "comixup (gco)"
+    ]  # fmt: skip
+    rows = table.set_index("method")
+    assert list(rows["backend"].fillna("")) == ["", "compiled", "gco", "compiled", "gco"]
+    comixup = rows.loc["comixup"]
     assert comixup["saliency (ms)"] > 0 and comixup["mixing (ms)"] > 0
+    assert 0 < comixup["mixing share"] < 1
     assert table.set_index("method").loc["vanilla", "x vanilla"] == 1.0
     text = (workdir / "reports" / "timing.md").read_text()
     assert "comixup / vanilla" in text and "2.58x" in text and "Device: cpu" in text

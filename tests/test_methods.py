@@ -18,10 +18,12 @@ from comixup.method import (
     LAMBDA,
     CoMixupMethod,
     Method,
+    SaliencyPass,
     clean_pass_with_saliency,
     soft_target_bce,
 )
 from comixup.mixing import co_mixup_labeling, mix_inputs, mix_labels
+from comixup.saliency import saliency_from_gradient
 
 NUM_CLASSES = 10
 
@@ -224,7 +226,8 @@ def test_comixup_saliency_has_the_input_shape_and_keeps_clean_weight_gradients(t
     assert saliency.shape == (6, 32, 32)
     assert logits.shape == (6, NUM_CLASSES)
     torch.testing.assert_close(clean_loss, 0.2 * F.cross_entropy(logits, y))
-    clean_loss.backward()
+    # Back-propagated once, in the pass: the weight gradients are already there.
+    assert not clean_loss.requires_grad
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in tiny_net.parameters())
     _, _, none = clean_pass_with_saliency(tiny_net, x, y_soft, 0.0)
     assert none is None
@@ -262,3 +265,55 @@ def test_vanilla_trains_with_the_official_bce_on_softmax():
     official = -(t * p.log() + (1 - t) * (1 - p).log()).mean()
     torch.testing.assert_close(loss.double(), official)
     assert not torch.allclose(loss, F.cross_entropy(model(x), y))
+
+
+def _two_backward_saliency_pass(model, x, y_soft, clean_weight, grad_scale=None):
+    """The step before it had one backward per forward: the input gradient by
+    ``autograd.grad(retain_graph=True)``, the clean loss returned with its graph and
+    back-propagated again with the mixed loss."""
+    inputs = x.detach().requires_grad_(True)
+    logits = model(inputs)
+    clean_loss = (F.cross_entropy(logits, y_soft, reduction="none") * clean_weight).mean()
+    (grad,) = torch.autograd.grad(clean_loss, inputs, retain_graph=True)
+    return SaliencyPass(saliency_from_gradient(grad), logits.detach(), clean_loss, grad)
+
+
+@pytest.mark.parametrize("amp", [False, True], ids=["fp32", "bf16-autocast-scaled"])
+@pytest.mark.parametrize("name", ["comixup", "puzzle_mix"])
+def test_one_backward_per_forward_gives_the_two_backward_gradients(name, amp, monkeypatch):
+    """The clean pass is back-propagated once (input and weight gradients together, as the
+    official main.py); the weight gradients equal those of the earlier two-backward step, with
+    a loss scaler (init scale 1024) and bf16 autocast too."""
+    import comixup.method as method_module
+
+    x, y = batch(8)
+    overrides = {"clean_lam": 1.0}
+    if name == "comixup":
+        overrides["partition_size"] = 4
+
+    def gradients(one_backward: bool) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 4, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.AdaptiveAvgPool2d(2),
+            torch.nn.Flatten(),
+            torch.nn.Linear(16, NUM_CLASSES),
+        )
+        scaler = torch.amp.GradScaler("cpu", init_scale=1024.0, enabled=amp)
+        with monkeypatch.context() as patch:
+            if not one_backward:
+                patch.setattr(method_module, "saliency_pass", _two_backward_saliency_pass)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+                loss, _ = get_method(name, num_classes=NUM_CLASSES, **overrides).loss(
+                    model, x, y, generator=torch.Generator().manual_seed(3),
+                    grad_scale=scaler.scale,
+                )  # fmt: skip
+            scaler.scale(loss).backward()
+        scale = scaler.get_scale() if amp else 1.0
+        return [p.grad / scale for p in model.parameters()]
+
+    # bf16 keeps 8 bits of mantissa: the two orders of accumulation agree to its rounding.
+    tolerance = {"rtol": 1e-2, "atol": 1e-4} if amp else {"rtol": 1e-4, "atol": 1e-6}
+    for ours, reference in zip(gradients(True), gradients(False), strict=True):
+        torch.testing.assert_close(ours, reference, **tolerance)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
+import statistics
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,7 @@ def test_epoch_plan_locates_steps_and_rejects_empty_epochs():
     assert plan.locate(6) == (1, 2.0)  # after the last step: the end of training
     with pytest.raises(ValueError, match="at least one step"):
         EpochPlan((2, 0))
-    with pytest.raises(ValueError, match="lr must be positive"):
+    with pytest.raises(ValueError, match=r"lr must be (positive|a number > 0)"):
         phased = TrainConfig(lr=0.0, phases=(Phase(0, 10, lr_epochs=(0, 1), lr_values=(0, 1)),))
         build_scheduler(build_optimizer(torch.nn.Linear(2, 2), phased), phased, plan)
 
@@ -261,3 +262,17 @@ def test_config_fields_the_schedule_reads_exist():
     names = {item.name for item in dataclasses.fields(TrainConfig)}
     assert {"lr", "milestones", "lr_decay", "phases"} <= names
     assert math.isclose(TrainConfig().lr_decay, 0.1)
+
+
+def test_the_reported_statistics_are_the_official_logs():
+    """Median of the last 10 epochs (the paper's), last, best; short runs say how many."""
+    from benchmarks.evaluate import reported_errors
+
+    errors = [50.0, 40.0, 30.0, 35.0, 31.0, 29.0, 33.0, 30.5, 28.0, 34.0, 32.0, 36.0]
+    stats = reported_errors(errors)
+    assert stats["test_top1_error_median_last10"] == statistics.median(errors[2:])
+    assert stats["test_top1_error_last"] == 36.0
+    assert stats["test_top1_error_best"] == 28.0
+    assert stats["epochs_in_median"] == 10
+    short = reported_errors([40.0, 30.0, 35.0])
+    assert short["test_top1_error_median_last10"] == 35.0 and short["epochs_in_median"] == 3

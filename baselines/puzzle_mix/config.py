@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from baselines.pairs import check_alpha
 from baselines.pixels import check_normalisation
+from comixup.validation import check_fields, flag, in_range, integer, non_negative
 
 
 @dataclass(frozen=True)
@@ -68,30 +68,39 @@ class PuzzleMixConfig:
     data_std: tuple[float, ...] | None = None
     """Per-channel standard deviation that normalised the inputs (see ``data_mean``)."""
 
+    labeling_backend: str = "compiled"
+    """Alpha-beta swap of the mask: ``"compiled"`` (numba, GCO's moves and labels) or
+    ``"gco"`` (pyGCO, the reference); see ``comixup.labeling``."""
+
     def __post_init__(self) -> None:
         check_alpha(self.alpha)
-        for name in ("beta", "gamma", "eta", "t_eps", "clean_lam"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}.")
-        if self.n_labels < 2:
+        if self.labeling_backend not in ("compiled", "gco"):
+            raise ValueError(
+                f"labeling_backend must be 'compiled' or 'gco', got {self.labeling_backend!r}."
+            )
+        names = ("beta", "gamma", "eta", "t_eps", "clean_lam")
+        rules = {name: non_negative(getattr(self, name)) for name in names}
+        flags = ("transport", "per_sample_lambda")
+        check_fields(self, rules | {name: flag(getattr(self, name)) for name in flags})
+        if integer(self.n_labels, 2):
             raise ValueError(
                 f"n_labels must be at least 2 (input or partner), got {self.n_labels}."
             )
-        if self.neigh_size < 1:
+        if integer(self.neigh_size, 1):
             raise ValueError(f"neigh_size must be a positive pixel count, got {self.neigh_size}.")
-        if self.t_size is not None and self.t_size != -1 and self.t_size < 1:
+        if self.t_size is not None and self.t_size != -1 and integer(self.t_size, 1):
             raise ValueError(
                 f"t_size must be a positive pixel count, or None / -1 for the graph cut's "
                 f"resolution; got {self.t_size}."
             )
-        if not self.block_nums or any(int(n) != n or n < 1 for n in self.block_nums):
+        if not self.block_nums or any(integer(n, 1) for n in self.block_nums):
             raise ValueError(
                 f"block_nums must be a non-empty tuple of positive grid sides, got "
                 f"{self.block_nums}."
             )
-        if not 0 <= self.adv_p <= 1:
+        if in_range(self.adv_p, 0, 1):
             raise ValueError(f"adv_p is a probability in [0, 1], got {self.adv_p}.")
-        if not 0 <= self.adv_eps < math.inf:
+        if non_negative(self.adv_eps):
             raise ValueError(
                 f"adv_eps is a radius in 8-bit pixel steps (>= 0, finite), got {self.adv_eps}."
             )

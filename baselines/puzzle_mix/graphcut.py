@@ -13,8 +13,9 @@ import torch
 from baselines.pixels import to_pixels
 from baselines.puzzle_mix.config import PuzzleMixConfig
 from baselines.puzzle_mix.geometry import Geometry, PuzzleMixParams, geometry
-from comixup.graphcut import GridSwap, energy_scale, to_int32
+from comixup.graphcut import energy_scale, to_int32
 from comixup.grid import block_averaging, block_index, block_starts, pool_blocks
+from comixup.labeling import make_swap
 from comixup.saliency import normalize_saliency
 
 _PRIOR_EPS = 1e-8
@@ -230,7 +231,7 @@ def cut_energies(
     return CutEnergies(unary + prior[:, None, None, :], _numpy(weight_v), _numpy(weight_h))
 
 
-def solve_masks(energies: CutEnergies, n_labels: int) -> np.ndarray:
+def solve_masks(energies: CutEnergies, n_labels: int, backend: str = "compiled") -> np.ndarray:
     """Per-pair alpha-beta swap on integer energies: masks (B, g, g) of first-input weights.
 
     Each pair's energies are scaled by its own :func:`comixup.graphcut.energy_scale` and
@@ -244,13 +245,13 @@ def solve_masks(energies: CutEnergies, n_labels: int) -> np.ndarray:
     )
     weights = np.clip(weights, 0, None)
     unary = energies.unary.reshape(batch, side * side, n_labels)
-    largest = np.maximum(np.abs(unary).max(axis=(1, 2)), weights.max(axis=1, initial=0))
-    scale = energy_scale(largest)
+    # An edge's energy is at most its weight: the (i - j)^2 table tops out at ``units``.
+    scale = energy_scale(np.abs(unary).max(axis=(1, 2)), weights.max(axis=1, initial=0))
     unary_int = to_int32(unary * scale[:, None, None])
     weights_int = to_int32(weights * scale[:, None] / units)
     labels_ = np.arange(n_labels)
     pairwise = np.square(labels_[:, None] - labels_[None]).astype(np.intc)
-    swap = GridSwap(side, side)
+    swap = make_swap(side, side, backend)
     levels = mask_levels(n_labels)
     masks = np.empty((batch, side * side))
     for i in range(batch):
@@ -282,5 +283,5 @@ def graph_cut_mask(
         geo,
         config,
     )
-    masks = solve_masks(energies, config.n_labels)
+    masks = solve_masks(energies, config.n_labels, config.labeling_backend)
     return torch.from_numpy(masks).to(device=x.device, dtype=x.dtype)

@@ -9,7 +9,7 @@ from torch import Generator, Tensor, nn
 from baselines.puzzle_mix.adversarial import AdversarialNoise, attack, draw_sides, random_start
 from baselines.puzzle_mix.config import PuzzleMixConfig
 from baselines.puzzle_mix.mixer import PuzzleMix
-from comixup.method import SaliencyMixerMethod, SaliencyPass, saliency_guided_loss
+from comixup.method import GradScale, SaliencyMixerMethod, SaliencyPass, saliency_guided_loss
 
 
 @dataclass
@@ -24,11 +24,16 @@ class PuzzleMixMethod(SaliencyMixerMethod):
     config: PuzzleMixConfig = field(default_factory=PuzzleMixConfig)
 
     def mixed_loss(
-        self, model: nn.Module, x: Tensor, y_soft: Tensor, generator: Generator | None
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y_soft: Tensor,
+        generator: Generator | None,
+        grad_scale: GradScale | None = None,
     ) -> tuple[Tensor, dict[str, float]]:
         inputs, partners = draw_sides(self.config, generator)
         if not (inputs or partners):
-            return super().mixed_loss(model, x, y_soft, generator)
+            return super().mixed_loss(model, x, y_soft, generator, grad_scale)
         start, x_noisy = random_start(x, self.config, generator)
         mixer = self.mixer
 
@@ -42,5 +47,11 @@ class PuzzleMixMethod(SaliencyMixerMethod):
 
         clean_weight = 2 * self.config.clean_lam / self.num_classes
         return saliency_guided_loss(
-            model, x, y_soft, clean_weight=clean_weight, mix=mix, clean_input=x_noisy
+            model,
+            x,
+            y_soft,
+            clean_weight=clean_weight,
+            mix=mix,
+            clean_input=x_noisy,
+            grad_scale=grad_scale,
         )

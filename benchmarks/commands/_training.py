@@ -58,7 +58,9 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=assignment,
         metavar="KEY=VALUE",
-        help="override any config field (repeatable); method.<field> for the method's settings",
+        help="override a config field (repeatable), typed and checked before anything runs; "
+        "<method>.<field> for a method's setting (e.g. cutmix.alpha=0.2), method.<field> "
+        "when one method runs",
     )
 
 
@@ -110,7 +112,18 @@ def overrides(args: argparse.Namespace) -> list[str]:
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
-    """The dataset's preset with every option of ``args`` applied."""
+    """The dataset's preset with every option of ``args`` applied (one method)."""
     from benchmarks.configs import apply_overrides, preset
 
     return apply_overrides(preset(args.dataset), overrides(args))
+
+
+def methods_config(
+    args: argparse.Namespace, methods: Sequence[str]
+) -> tuple[TrainConfig, dict[str, dict]]:
+    """The preset with the training options applied, and each of ``methods``' settings
+    (``--set <method>.<field>=value``)."""
+    from benchmarks.configs import preset
+    from benchmarks.configs.base import resolve_overrides
+
+    return resolve_overrides(preset(args.dataset), overrides(args), methods)

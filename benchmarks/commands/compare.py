@@ -6,6 +6,7 @@ reports/compare-<dataset>.md.
 Examples:
     comixup-bench compare --dataset builtin --epochs 2 --limit-batches 5
     comixup-bench compare --dataset cifar100 --methods vanilla cutmix comixup
+    comixup-bench compare --methods cutmix comixup --set cutmix.alpha=0.2 --set comixup.tau=0.8
 """
 
 from __future__ import annotations
@@ -32,16 +33,20 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks.tables.report import write_table
 
     with user_input():  # a refused override is the user's to fix
-        config = _training.train_config(args)
+        config, settings = _training.methods_config(args, args.methods)
     frame, results = compare.compare(
-        config, args.methods, progress=not args.no_progress, resume=not args.fresh
+        config,
+        args.methods,
+        settings=settings,
+        progress=not args.no_progress,
+        resume=not args.fresh,
     )
     md_path, _ = write_table(
         frame,
         f"compare-{config.dataset}",
         args.out,
         title=f"Method comparison on {config.dataset}",
-        notes=compare.notes(config, results),
+        notes=compare.notes(config, results) + compare.median_note(frame),
         floatfmt=".3f",
     )
     print(md_path.read_text())

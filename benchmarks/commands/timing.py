@@ -6,6 +6,7 @@ with the supplement's; writes reports/timing.{md,csv}.
 Examples:
     comixup-bench timing
     comixup-bench timing --width 16 --batch-size 32 --methods vanilla comixup
+    comixup-bench timing --methods vanilla puzzle_mix comixup --backends compiled gco
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ BATCH_SIZE = 100
 BATCHES = {"GPU": (20, 5), "CPU": (5, 1)}
 """``step_time.default_setup``'s (timed, warm-up) batches per device kind."""
 SETUP_FIELDS = ("model", "width", "batch_size", "batches", "warmup")
+BACKENDS = ("compiled", "gco")
+"""``step_time.BACKENDS`` (``comixup.labeling.BACKENDS``)."""
 """Options that replace the ``TimingSetup`` field of the same name when given."""
 
 
@@ -49,6 +52,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--warmup", type=int, help=f"untimed warm-up batches (default: {_per_device(1)})"
     )
     add_name_list(parser, "--methods", METHODS, metavar="METHOD", what="the methods to time")
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        choices=BACKENDS,
+        default=list(BACKENDS),
+        metavar="BACKEND",
+        help="labeling backends to time Puzzle Mix and Co-Mixup with, of: %(choices)s; the "
+        "first is the one the ratios use",
+    )
     add_out(parser)
     add_no_progress(parser, "hide the progress bar")
 
@@ -66,7 +78,13 @@ def run(args: argparse.Namespace) -> int:
     changes = {key: getattr(args, key) for key in SETUP_FIELDS if getattr(args, key) is not None}
     setup = dataclasses.replace(step_time.default_setup(device), **changes)
     setup_tracking(step_time.EXPERIMENT)  # fail fast on an unreachable server, before timing
-    frame, ratios = step_time.run(setup, device, tuple(args.methods), progress=not args.no_progress)
+    frame, ratios = step_time.run(
+        setup,
+        device,
+        tuple(args.methods),
+        backends=tuple(args.backends),
+        progress=not args.no_progress,
+    )
     md_path, csv_path = write_table(
         frame,
         "timing",

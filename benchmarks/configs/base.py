@@ -3,7 +3,8 @@
 A :class:`TrainConfig` is everything a run needs besides the method's own settings (those live
 in the method's config, see ``benchmarks.methods``), so every method of one comparison trains
 the identical architecture and schedule. ``apply_overrides`` turns ``--set key=value`` strings
-into a new config; ``method.<field>=value`` goes to the method. The defaults are the CIFAR-100
+into a new config, typed and checked (``benchmarks.configs.overrides``); ``method.<field>`` or
+``<method>.<field>`` go to the method. The defaults are the CIFAR-100
 experiment's; the other experiments' files change what differs.
 """
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from math import inf
 from typing import Any
 
 
@@ -29,6 +32,14 @@ class Phase:
     lr_epochs: tuple[float, ...] = ()
     lr_values: tuple[float, ...] = ()
     """Learning rate interpolated linearly between (epoch, value) points, per iteration."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or (isinstance(value, float) and value == value and abs(value) != inf)
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,52 @@ class TrainConfig:
     data_dir: str | None = None
     download: bool = False
 
+    def __post_init__(self) -> None:
+        problems = [message for ok, message in self._checks() if not ok]
+        if problems:
+            raise ValueError("invalid training configuration: " + "; ".join(problems) + ".")
+
+    def _checks(self) -> list[tuple[bool, str]]:
+        """(holds, what is allowed) for every field with a range."""
+
+        def positive(name: str, *, optional: bool = False) -> tuple[bool, str]:
+            value = getattr(self, name)
+            ok = (optional and value is None) or (_is_int(value) and value >= 1)
+            allowed = "a positive integer" + (" or null" if optional else "")
+            return ok, f"{name} must be {allowed}, got {value!r}"
+
+        def at_least(name: str, low: float, *, strict: bool = False) -> tuple[bool, str]:
+            value = getattr(self, name)
+            ok = _is_number(value) and (value > low if strict else value >= low)
+            return ok, f"{name} must be a number {'>' if strict else '>='} {low}, got {value!r}"
+
+        milestones = self.milestones
+        return [
+            positive("epochs"),
+            positive("batch_size"),
+            positive("limit_batches", optional=True),
+            positive("limit_eval_batches", optional=True),
+            positive("patience", optional=True),
+            positive("width", optional=True),
+            positive("stride"),
+            at_least("lr", 0),  # 0 freezes the weights: a legitimate check run
+            at_least("lr_decay", 0, strict=True),
+            at_least("weight_decay", 0),
+            (_is_number(self.momentum) and 0 <= self.momentum < 1,
+             f"momentum must be in [0, 1), got {self.momentum!r}"),
+            (_is_int(self.seed) and self.seed >= 0,
+             f"seed must be a non-negative integer, got {self.seed!r}"),
+            (_is_int(self.workers) and self.workers >= 0,
+             f"workers must be a non-negative integer, got {self.workers!r}"),
+            (_is_int(self.warmup_batches) and self.warmup_batches >= 0,
+             f"warmup_batches must be a non-negative integer, got {self.warmup_batches!r}"),
+            (isinstance(milestones, tuple)
+             and all(_is_int(m) and m >= 0 for m in milestones)
+             and list(milestones) == sorted(milestones),
+             f"milestones must be ascending non-negative epochs, e.g. [100,200], got "
+             f"{milestones!r}"),
+        ]  # fmt: skip
+
     def to_params(self) -> dict[str, str]:
         """Flat string parameters for MLflow."""
         params = {}
@@ -92,36 +149,31 @@ class TrainConfig:
         return params
 
 
-def _parse(text: str, like: Any) -> Any:
-    """Parse ``text`` as JSON when possible (numbers, booleans, lists, null), else a string."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        value = text
-    if isinstance(like, tuple) and isinstance(value, list):
-        return tuple(value)
-    if isinstance(like, tuple) and isinstance(value, int | float):
-        return (value,)
-    if isinstance(like, float) and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
+def apply_overrides(config: TrainConfig, assignments: Sequence[str]) -> TrainConfig:
+    """``["epochs=2", "method.alpha=0.5", "cutmix.alpha=0.2"]`` -> a new config for one run,
+    every value converted to its field's type and checked (``benchmarks.configs.overrides``)."""
+    return resolve_overrides(config, assignments)[0]
 
 
-def apply_overrides(config: TrainConfig, assignments: list[str]) -> TrainConfig:
-    """``["epochs=2", "method.alpha=0.5"]`` -> a new config; unknown keys raise ValueError."""
-    fields = {item.name: item for item in dataclasses.fields(TrainConfig)}
-    changes: dict[str, Any] = {}
-    method_settings = dict(config.method_settings)
-    for assignment in assignments:
-        key, sep, text = assignment.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ValueError(f"--set expects key=value, got {assignment!r}.")
-        if key.startswith("method."):
-            method_settings[key.removeprefix("method.")] = _parse(text, None)
-            continue
-        if key not in fields or key in ("method_settings", "phases"):
-            known = ", ".join(n for n in fields if n not in ("method_settings", "phases"))
-            raise ValueError(f"unknown setting {key!r}; settings are {known}, or method.<field>.")
-        changes[key] = _parse(text, getattr(config, key))
-    return dataclasses.replace(config, **changes, method_settings=method_settings)
+def resolve_overrides(
+    config: TrainConfig, assignments: Sequence[str], methods: Sequence[str] | None = None
+) -> tuple[TrainConfig, dict[str, dict[str, Any]]]:
+    """The config with the training overrides applied, and each method's settings.
+
+    ``methods`` are the methods the command runs (default: the config's one, after a
+    ``method=NAME`` assignment); with one method its settings also go to ``method_settings``.
+    """
+    from benchmarks.configs.overrides import split_assignments
+
+    own = [a for a in assignments if a.startswith("method=")]
+    rest = [a for a in assignments if not a.startswith("method=")]
+    chosen = [a.partition("=")[2].strip().strip('"') for a in own]
+    if chosen:
+        config = dataclasses.replace(config, method=chosen[-1])
+    methods = tuple(methods or (config.method,))
+    parsed = split_assignments(rest, methods, TrainConfig)
+    config = dataclasses.replace(config, **parsed.fields)
+    if len(methods) == 1:
+        own = {**config.method_settings, **parsed.methods.get(methods[0], {})}
+        config = dataclasses.replace(config, method_settings=own)
+    return config, parsed.methods

@@ -103,6 +103,23 @@ _REGISTRY: dict[str, Callable[[int, int | None, int], nn.Module]] = {
     "vgg11": _vgg11,
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+SPECTROGRAM_MODELS = ("lenet", "vgg11")
+"""The speech nets: one-channel spectrograms in; every other model takes RGB images."""
+
+
+def check_model_fits(name: str, channels: int, dataset: str) -> None:
+    """A ValueError when model ``name`` cannot take ``dataset``'s inputs (``channels``)."""
+    takes = 1 if name in SPECTROGRAM_MODELS else 3
+    if channels != takes:
+        fitting = (
+            SPECTROGRAM_MODELS
+            if channels == 1
+            else tuple(model for model in MODEL_NAMES if model not in SPECTROGRAM_MODELS)
+        )
+        raise ValueError(
+            f"model {name!r} takes {takes}-channel inputs but dataset {dataset!r} has "
+            f"{channels}; use --model with one of {', '.join(fitting)}."
+        )
 
 
 def get_model(

@@ -52,7 +52,29 @@ def default_setup(device: torch.device) -> TimingSetup:
     return TimingSetup(batches=5, warmup=1)
 
 
-def time_method(name: str, setup: TimingSetup, device: torch.device) -> dict[str, float]:
+BACKENDS = ("compiled", "gco")
+"""The labeling backends Puzzle Mix and Co-Mixup are timed with (``comixup.labeling``)."""
+SOLVER_METHODS = ("puzzle_mix", "comixup")
+"""The methods whose mixing phase is a graph-cut solver."""
+
+
+def variants(methods: tuple[str, ...], backends: tuple[str, ...]) -> list[tuple[str, str, dict]]:
+    """(row label, method, settings): one row per method, the solver methods once per backend
+    (the first backend's row keeps the plain name, the one the ratios use)."""
+    rows = []
+    for name in methods:
+        if name not in SOLVER_METHODS:
+            rows.append((name, name, {}))
+            continue
+        for index, backend in enumerate(backends):
+            label = name if index == 0 else f"{name} ({backend})"
+            rows.append((label, name, {"labeling_backend": backend}))
+    return rows
+
+
+def time_method(
+    name: str, setup: TimingSetup, device: torch.device, **settings: object
+) -> dict[str, float]:
     """Median and p90 milliseconds per phase of ``setup.batches`` timed training steps."""
     generator = torch.Generator().manual_seed(setup.seed)
     x = torch.rand(setup.batch_size, 3, setup.image_size, setup.image_size, generator=generator)
@@ -61,7 +83,7 @@ def time_method(name: str, setup: TimingSetup, device: torch.device) -> dict[str
     torch.manual_seed(setup.seed)
     model = get_model(setup.model, setup.num_classes, width=setup.width).to(device)
     model.train()
-    method = get_method(name, num_classes=setup.num_classes)
+    method = get_method(name, num_classes=setup.num_classes, **settings)
     optimizer = build_optimizer(model, TrainConfig(lr=0.01))
     scaler = torch.amp.GradScaler(device.type, enabled=False)
     timer = BatchTimer(device, warmup=setup.warmup)
@@ -88,16 +110,20 @@ def run(
     device: torch.device,
     methods: tuple[str, ...] = METHOD_NAMES,
     *,
+    backends: tuple[str, ...] = BACKENDS,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
-    """The per-method table (ms per batch by phase) and the headline ratios."""
+    """The per-method table (ms per batch by phase, the solver's share of the step) and the
+    headline ratios; Puzzle Mix and Co-Mixup once per labeling backend."""
     rows = []
-    for name in tqdm(methods, desc="timing", unit="method", disable=not progress):
-        summary = time_method(name, setup, device)
-        row = {"method": name}
+    jobs = variants(methods, backends)
+    for label, name, settings in tqdm(jobs, desc="timing", unit="method", disable=not progress):
+        summary = time_method(name, setup, device, **settings)
+        row = {"method": label, "backend": settings.get("labeling_backend", "")}
         for phase in (*PHASES, "total"):
             row[f"{phase} (ms)"] = summary.get(f"time_{phase}_median_ms", 0.0)
         row["total p90 (ms)"] = summary.get("time_total_p90_ms", 0.0)
+        row["mixing share"] = row["mixing (ms)"] / row["total (ms)"] if row["total (ms)"] else 0.0
         rows.append(row)
     frame = pd.DataFrame(rows)
     totals = dict(zip(frame["method"], frame["total (ms)"], strict=True))
@@ -114,7 +140,9 @@ def notes(setup: TimingSetup, device: torch.device, ratios: dict[str, float]) ->
         f"Device: {describe_device(device)}. Model {setup.model} (width "
         f"{setup.width or 'paper'}), batch {setup.batch_size} of 3x{setup.image_size}x"
         f"{setup.image_size}, {setup.num_classes} classes; median over {setup.batches} timed "
-        f"batches after {setup.warmup} warm-up batches; a fixed batch, so data time is ~0.",
+        f"batches after {setup.warmup} warm-up batches; a fixed batch, so data time is ~0. "
+        "The mixing phase of Puzzle Mix and Co-Mixup is their graph-cut solver (plus mixing); "
+        "its share of the step is in `mixing share`, per labeling backend.",
         "",
     ]
     for (a, b), paper in PAPER_RATIOS.items():
