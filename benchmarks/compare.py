@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.configs import TrainConfig
+from benchmarks.errors import user_input
 from benchmarks.evaluate import MEDIAN_WINDOW
 from benchmarks.methods import METHOD_NAMES, get_method
 from benchmarks.suite import train_all
@@ -47,17 +48,18 @@ def check_methods(
     names the first that cannot be built, or a setting for a method that is not run."""
     from benchmarks.data import dataset_spec
 
-    extra = sorted(set(settings) - set(methods))
-    if extra:
-        raise ValueError(
-            f"settings given for {', '.join(extra)}, which this comparison does not run "
-            f"({', '.join(methods)})."
-        )
-    spec = dataset_spec(base.dataset)
-    for name in methods:
-        get_method(
-            name, num_classes=spec.num_classes, dataset=base.dataset, **settings.get(name, {})
-        )
+    with user_input():  # the settings are the user's; a refused one is theirs to fix
+        extra = sorted(set(settings) - set(methods))
+        if extra:
+            raise ValueError(
+                f"settings given for {', '.join(extra)}, which this comparison does not run "
+                f"({', '.join(methods)})."
+            )
+        spec = dataset_spec(base.dataset)
+        for name in methods:
+            get_method(
+                name, num_classes=spec.num_classes, dataset=base.dataset, **settings.get(name, {})
+            )
 
 
 def comparison_table(results: dict[str, RunResult]) -> pd.DataFrame:

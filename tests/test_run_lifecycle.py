@@ -341,7 +341,7 @@ def _record_then_stop(run, epoch, metrics):
     ("argv", "expected"),
     [
         (["train", "--dataset", "cifar100", "--method", "comixup"], "--data-dir"),
-        (["train", "--method", "vanilla", "--set", "nonsense=1"], "unknown setting 'nonsense'"),
+        (["train", "--method", "vanilla", "--set", "nonsense=1"], "unknown setting"),
         (["compare", "--methods", "vanilla", "--set", "nonsense=1"], "unknown setting"),
     ],
 )
