@@ -222,7 +222,7 @@ def test_a_kill_before_the_checkpoint_resumes_into_the_same_run_with_one_point_p
 
 
 def test_the_resume_key_ignores_download_workers_and_the_data_folder(tmp_path):
-    base = apply_overrides(preset("cifar100"), ["data_dir=~/data"])
+    base = apply_overrides(preset("cifar100"), ["method=cutmix", "data_dir=~/data"])
     same = [
         ["download=true"],
         ["workers=4"],
