@@ -114,7 +114,7 @@ def test_a_run_killed_at_random_points_ends_as_an_uninterrupted_one(tmp_path):
             signum = signal.SIGKILL
         else:
             reached = attempt.wait_for("batch")
-            time.sleep(rng.uniform(0.0, 2.0))
+            time.sleep(rng.uniform(0.0, 3.0))
             signum = signal.Signals[kind]
         if not reached or attempt.process.poll() is not None:
             attempt.process.wait(timeout=60)
@@ -141,8 +141,13 @@ def test_a_run_killed_at_random_points_ends_as_an_uninterrupted_one(tmp_path):
         steps = [step for step, _ in points]
         expected = EPOCHS * BATCHES if key.startswith("batch_") else EPOCHS
         assert steps == list(range(expected)), key
+    # Measured times differ between any two runs; everything else must be equal.
     measured = ("time_", "timed_batches", "timing_")
-    compared = [key for key in reference_history if not key.startswith(measured)]
+    compared = [
+        key
+        for key in reference_history
+        if not key.startswith(measured) and not key.endswith("_seconds")
+    ]
     assert set(compared) <= set(history)
     unequal = [key for key in compared if history[key] != reference_history[key]]
     assert not unequal, unequal
