@@ -108,7 +108,7 @@ def wait_for_checkpoint(folder: Path, process: subprocess.Popen, timeout: float 
         time.sleep(0.01)
 
 
-SIGNAL_RUN = ["train", "--method", "vanilla", "--epochs", "8", "--limit-batches", "1"]
+SIGNAL_RUN = ["train", "--method", "vanilla", "--epochs", "6", "--limit-batches", "1"]
 SIGNAL_RUN += ["--width", "4", "--no-progress", "--set", "limit_eval_batches=1"]
 SIGNAL_RUN += ["--set", "batch_size=20"]
 
@@ -144,7 +144,7 @@ def test_sigterm_and_ctrl_c_mark_the_run_killed_keep_the_checkpoint_and_resume(
         assert killed[signum].info.status == "KILLED"
         assert signum.name in killed[signum].data.tags["interrupted"]
         (path,) = (folder / "checkpoints").glob("*/last.pt")
-        assert 1 <= load(path).epoch < 8  # intact, and written by the killed process
+        assert 1 <= load(path).epoch < 6  # intact, and written by the killed process
         assert not list(path.parent.glob("*.tmp"))
 
     folder = tmp_path / "SIGTERM"  # the rerun continues the killed run
@@ -156,7 +156,7 @@ def test_sigterm_and_ctrl_c_mark_the_run_killed_keep_the_checkpoint_and_resume(
     (resumed,) = runs(client)
     assert resumed.info.run_id == killed[signal.SIGTERM].info.run_id
     assert resumed.info.status == "FINISHED"
-    assert_one_point_per_step(client, resumed.info.run_id, epochs=8, batches=1)
+    assert_one_point_per_step(client, resumed.info.run_id, epochs=6, batches=1)
 
 
 def test_a_signal_inside_a_deferred_block_waits_for_its_end():
@@ -235,22 +235,6 @@ def test_the_resume_key_ignores_download_workers_and_the_data_folder(tmp_path):
         assert checkpoint_path(apply_overrides(base, changes)) != checkpoint_path(base), changes
 
 
-def test_a_run_resumes_without_download_and_with_other_workers(store, tmp_path):
-    config = tiny("vanilla", "epochs=2")
-
-    def stop(epoch: int, batch: int) -> None:
-        if epoch == 1:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(config, checkpoint_root=tmp_path, progress=False, batch_hook=stop)
-    again = apply_overrides(config, ["workers=1", "download=true"])
-    resumed = train(again, checkpoint_root=tmp_path, progress=False)
-    (run,) = runs(MlflowClient(store))
-    assert resumed.run_id == run.info.run_id and run.info.status == "FINISHED"
-    assert run.data.params["workers"] == "0"  # the run keeps what it started with
-
-
 # --- item 10: unreadable checkpoints, lost stores ----------------------------------------------
 
 
@@ -302,28 +286,25 @@ def test_the_command_reports_an_unreadable_checkpoint_in_one_line_and_fresh_star
     assert load(path).epoch == 1
 
 
-@pytest.mark.parametrize("finished", [True, False])
-def test_a_checkpoint_whose_store_is_gone_says_what_happened(
-    store, tmp_path, monkeypatch, capsys, finished
-):
-    args = ["train", "--method", "vanilla", "--epochs", "2", "--limit-batches", "1"]
-    args += ["--width", "4", "--no-progress", "--set", "limit_eval_batches=1"]
-    if finished:
-        assert main(args) == 0
-    else:
-        monkeypatch.setattr(train_module, "_record", _record_then_stop)
-        assert main(args) == 130
-        monkeypatch.undo()
-        monkeypatch.chdir(tmp_path)
+def test_a_checkpoint_whose_store_is_gone_says_what_happened(store, tmp_path, monkeypatch, capsys):
+    """A finished checkpoint (1 epoch) and an interrupted one (epoch 1 of 2), then a store
+    without their runs."""
+    args = ["train", "--method", "vanilla", "--limit-batches", "1", "--width", "4"]
+    args += ["--no-progress", "--set", "limit_eval_batches=1"]
+    assert main([*args, "--epochs", "1"]) == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(train_module, "_record", _record_then_stop)
+        assert main([*args, "--epochs", "2"]) == 130
     capsys.readouterr()
     # A new, empty store (MLflow keeps the old SQLite file open in this process, so deleting
-    # it would not show here): the store has lost the checkpoint's run.
+    # it would not show here): the store has lost the checkpoints' runs.
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'new.db'}")
-    assert main(args) == 2
-    err = said(capsys.readouterr().err)
-    assert len(err) == 1
-    assert "does not have" in err[0] and "--fresh" in err[0] and "MLFLOW_TRACKING_URI" in err[0]
-    assert f"logged to {store}" in err[0]
+    for epochs in ("1", "2"):
+        assert main([*args, "--epochs", epochs]) == 2
+        err = said(capsys.readouterr().err)
+        assert len(err) == 1
+        assert "does not have" in err[0] and "--fresh" in err[0]
+        assert "MLFLOW_TRACKING_URI" in err[0] and f"logged to {store}" in err[0]
 
 
 _real_record = train_module._record
@@ -345,12 +326,12 @@ def _record_then_stop(run, epoch, metrics):
         (["compare", "--methods", "vanilla", "--set", "nonsense=1"], "unknown setting"),
     ],
 )
-def test_user_errors_print_one_line_and_exit_2(store, capsys, argv, expected):
+def test_user_errors_print_one_line_and_exit_2(store, tmp_path, capsys, argv, expected):
     assert main(argv) == 2
     err = said(capsys.readouterr().err)
     assert len(err) == 1 and err[0].startswith(f"comixup-bench {argv[0]}: error: ")
     assert expected in err[0]
-    assert not runs(MlflowClient(store))
+    assert not (tmp_path / "mlflow.db").exists()  # no run, not even a store
 
 
 def test_an_unreachable_server_is_one_line(tmp_path, monkeypatch, capsys):
@@ -378,7 +359,11 @@ def test_a_bug_during_training_keeps_its_traceback_and_fails_the_run(store, monk
 # --- item 12: tags, timing across a resume, short runs -----------------------------------------
 
 
-def test_a_resumed_run_drops_the_interrupted_tag_and_times_every_epoch(store, tmp_path):
+def test_a_resumed_run_drops_the_interrupted_tag_times_every_epoch_and_ignores_incidentals(
+    store, tmp_path
+):
+    """Ctrl-C in epoch 1, then a rerun with --download and another --data-dir (incidental:
+    the same run resumes), which finishes without the interrupted tag and times all epochs."""
     config = tiny("vanilla")  # 3 epochs of 2 batches, 1 warm-up batch per process
 
     def stop(epoch: int, batch: int) -> None:
@@ -389,10 +374,12 @@ def test_a_resumed_run_drops_the_interrupted_tag_and_times_every_epoch(store, tm
         train(config, checkpoint_root=tmp_path, progress=False, batch_hook=stop)
     client = MlflowClient(store)
     assert "interrupted" in runs(client)[0].data.tags
-    resumed = train(config, checkpoint_root=tmp_path, progress=False)
+    again = apply_overrides(config, ["download=true", "data_dir=~/data/"])
+    resumed = train(again, checkpoint_root=tmp_path, progress=False)
     (run,) = runs(client)
-    assert run.info.status == "FINISHED"
+    assert resumed.run_id == run.info.run_id and run.info.status == "FINISHED"
     assert "interrupted" not in run.data.tags and "error" not in run.data.tags
+    assert run.data.params["download"] == "false"  # the run keeps what it started with
     # epoch 0: 2 batches, 1 warm-up; epochs 1-2 after the resume: 4 batches, 1 warm-up
     assert resumed.metrics["timed_batches"] == 4
     assert run.data.metrics["timed_batches"] == 4
