@@ -30,7 +30,7 @@ from benchmarks.configs import apply_overrides, preset
 from benchmarks.errors import UserError
 from benchmarks.train import RunResult, train
 
-KILLABLE = Path(__file__).with_name("killable_run.py")
+KILLABLE = Path(__file__).parents[1] / "killable_run.py"
 TINY = [
     "epochs=3",
     "batch_size=20",

@@ -20,7 +20,7 @@ from benchmarks.early_stopping import EarlyStopping
 from benchmarks.optim import EpochPlan, build_optimizer, build_scheduler
 from benchmarks.seeding import Stream, derive_seed, epoch_seeds, seed_epoch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # --- the learning-rate schedule ----------------------------------------------------------------
 
