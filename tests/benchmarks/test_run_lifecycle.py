@@ -100,15 +100,18 @@ def test_an_error_after_the_run_starts_marks_it_failed_not_finished(store, tmp_p
 # --- item 3: SIGTERM and Ctrl-C on a real process ----------------------------------------------
 
 
-def wait_for_checkpoint(folder: Path, process: subprocess.Popen, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while not list(folder.glob("*/last.pt")):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no checkpoint in time"
-        time.sleep(0.01)
-
-
-SIGNAL_RUN = ["train", "--method", "vanilla", "--epochs", "6", "--limit-batches", "1"]
+SIGNAL_EPOCHS = 30
+"""Long enough that a loaded machine cannot finish the run between its first checkpoint and the
+signal (each epoch is one tiny batch, so the in-process rerun still takes seconds)."""
+SIGNAL_RUN = [
+    "train",
+    "--method",
+    "vanilla",
+    "--epochs",
+    str(SIGNAL_EPOCHS),
+    "--limit-batches",
+    "1",
+]
 SIGNAL_RUN += ["--width", "4", "--no-progress", "--set", "limit_eval_batches=1"]
 SIGNAL_RUN += ["--set", "batch_size=20"]
 
@@ -128,9 +131,17 @@ def test_sigterm_and_ctrl_c_mark_the_run_killed_keep_the_checkpoint_and_resume(
         processes[signum] = subprocess.Popen(
             [command, *SIGNAL_RUN], cwd=folder, env=env, stderr=subprocess.PIPE, text=True
         )
-    for signum, process in processes.items():
-        wait_for_checkpoint(tmp_path / signum.name / "checkpoints", process)
-        process.send_signal(signum)
+    waiting = dict(processes)
+    deadline = time.monotonic() + 240
+    while waiting:  # signal each process as soon as its first checkpoint is on disk
+        for signum, process in list(waiting.items()):
+            if list((tmp_path / signum.name / "checkpoints").glob("*/last.pt")):
+                process.send_signal(signum)
+                del waiting[signum]
+            else:
+                assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no checkpoint in time"
+        time.sleep(0.01)
     for signum, process in processes.items():
         _, err = process.communicate(timeout=120)
         assert process.returncode == cases[signum], err
@@ -144,7 +155,7 @@ def test_sigterm_and_ctrl_c_mark_the_run_killed_keep_the_checkpoint_and_resume(
         assert killed[signum].info.status == "KILLED"
         assert signum.name in killed[signum].data.tags["interrupted"]
         (path,) = (folder / "checkpoints").glob("*/last.pt")
-        assert 1 <= load(path).epoch < 6  # intact, and written by the killed process
+        assert 1 <= load(path).epoch < SIGNAL_EPOCHS  # intact, and written by the killed process
         assert not list(path.parent.glob("*.tmp"))
 
     folder = tmp_path / "SIGTERM"  # the rerun continues the killed run
@@ -156,7 +167,7 @@ def test_sigterm_and_ctrl_c_mark_the_run_killed_keep_the_checkpoint_and_resume(
     (resumed,) = runs(client)
     assert resumed.info.run_id == killed[signal.SIGTERM].info.run_id
     assert resumed.info.status == "FINISHED"
-    assert_one_point_per_step(client, resumed.info.run_id, epochs=6, batches=1)
+    assert_one_point_per_step(client, resumed.info.run_id, epochs=SIGNAL_EPOCHS, batches=1)
 
 
 def test_a_signal_inside_a_deferred_block_waits_for_its_end():
