@@ -80,6 +80,13 @@ def said(err: str) -> list[str]:
     return [line for line in err.strip().splitlines() if " INFO mlflow" not in line]
 
 
+def default_interrupt() -> None:
+    """Give the child SIGINT's default disposition: a job started in the background of a
+    non-interactive shell (as CI may start the tests) inherits SIGINT ignored, and the runner
+    rightly leaves an ignored SIGINT alone."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def child_env(uri: str) -> dict[str, str]:
     return os.environ | {"MLFLOW_TRACKING_URI": uri, "PYTHONUNBUFFERED": "1"}
 
@@ -129,7 +136,12 @@ def test_sigterm_and_ctrl_c_mark_the_run_killed_keep_the_checkpoint_and_resume(
         folder.mkdir()
         env = child_env(f"sqlite:///{folder / 'mlflow.db'}")
         processes[signum] = subprocess.Popen(
-            [command, *SIGNAL_RUN], cwd=folder, env=env, stderr=subprocess.PIPE, text=True
+            [command, *SIGNAL_RUN],
+            cwd=folder,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=default_interrupt,
         )
     waiting = dict(processes)
     deadline = time.monotonic() + 240
