@@ -12,6 +12,20 @@ settings.load_profile("comixup")
 
 
 @pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A private MLflow store (SQLite) and working directory for each test; closes any run a
+    failing test left open, so that the next test starts clean."""
+    import mlflow
+
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    yield uri
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
+@pytest.fixture
 def generator() -> torch.Generator:
     """A torch generator with a fixed seed."""
     return torch.Generator().manual_seed(1234)

@@ -41,17 +41,6 @@ TINY = [
 ]
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch) -> str:
-    """A private MLflow store and working directory for each test."""
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    yield uri
-    while mlflow.active_run():  # a failing test must not leave its run open for the next
-        mlflow.end_run()
-
-
 def tiny(method: str = "vanilla", *extra: str):
     return apply_overrides(preset("builtin"), [f"method={method}", *TINY, *extra])
 

@@ -29,15 +29,6 @@ TINY = [
 ]
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch) -> str:
-    """A private MLflow store and working directory for each test."""
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
-
-
 @pytest.fixture(scope="module")
 def words_dir(tmp_path_factory):
     """speech-builtin's ten words as tones (no espeak-ng needed): 30 train, 10 val, 10 test."""

@@ -17,15 +17,6 @@ from benchmarks.tracking import TrackingServerError
 from benchmarks.train import NonFiniteLossError, checkpoint_path, train
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch) -> str:
-    """A private MLflow store and working directory for each test."""
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
-
-
 def tiny_config(method: str = "comixup", **changes):
     config = apply_overrides(
         preset("builtin"),

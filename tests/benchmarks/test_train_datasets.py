@@ -20,14 +20,6 @@ from benchmarks.train import train
 SMOKE = ["epochs=1", "limit_batches=1", "limit_eval_batches=1", "warmup_batches=0", "workers=0"]
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch) -> str:
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
-
-
 def _jpeg(path: Path, size: int, value: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     pixels = np.full((size, size, 3), value % 256, dtype=np.uint8)
