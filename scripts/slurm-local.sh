@@ -64,7 +64,7 @@ JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 # Short timers: a test's cancelled or requeued job is seen at once.
 MinJobAge=60
-KillWait=5
+KillWait=2
 SchedulerParameters=sched_interval=1
 $node State=UNKNOWN
 PartitionName=local Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
