@@ -59,15 +59,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--checkpoint-root", type=Path, default=Path("checkpoints"), help="checkpoint folder"
     )
     slurm = parser.add_argument_group("slurm launcher (unset: the cluster's defaults)")
-    slurm.add_argument("--slurm-partition")
+    slurm.add_argument("--slurm-partition", help="partition (queue) to submit to")
     slurm.add_argument("--slurm-time", help="time limit per job: MM, HH:MM:SS or D-HH:MM:SS")
-    slurm.add_argument("--slurm-gpus-per-node", type=int)
-    slurm.add_argument("--slurm-cpus-per-task", type=positive_int)
+    slurm.add_argument("--slurm-gpus-per-node", type=int, help="GPUs per job")
+    slurm.add_argument("--slurm-cpus-per-task", type=positive_int, help="CPU cores per job")
     slurm.add_argument("--slurm-mem", help="memory per node, e.g. 32G")
     slurm.add_argument(
         "--slurm-array-parallelism", type=positive_int, help="array tasks running at once"
     )
-    slurm.add_argument("--slurm-account")
+    slurm.add_argument("--slurm-account", help="account to charge")
     slurm.add_argument(
         "--slurm-setup",
         action="append",
