@@ -51,7 +51,15 @@ def test_a_significance_sweep_runs_as_a_job_array(cluster_env, tmp_path, capsys)
     )
 
     assert main(["sweep", *selection, "--status"]) == 0
-    assert "4 of 4 runs done" in capsys.readouterr().out
+    status = capsys.readouterr().out
+    assert "4 of 4 runs done" in status
+    # Four jobs logged to one server at once: every epoch and artifact of each is there.
+    client = MlflowClient(cluster_env)
+    for run_id in [line.split()[4] for line in status.splitlines() if " done " in line]:
+        steps = [m.step for m in client.get_metric_history(run_id, "test_top1_error")]
+        assert sorted(steps) == [0, 1], run_id
+        artifacts = {a.path for a in client.list_artifacts(run_id)}
+        assert {"config.json", "learning_curves.png", "checkpoint"} <= artifacts, artifacts
     assert main(["sweep", *selection, "--launcher", "slurm", "--wait"]) == 0
     assert "nothing to launch" in capsys.readouterr().out
 
