@@ -4,7 +4,10 @@ On CUDA the runner's phases are bracketed by CUDA events and read after a synchr
 the end of the batch; on the CPU by ``time.perf_counter``. Saliency and mixing happen inside a
 method's ``loss``; the method reports them (``saliency_seconds``, ``mixing_seconds``, measured
 with a clock that waits for the device) and they are taken out of the step's time, which leaves
-forward+backward. The first ``warmup`` batches are left out of the summary.
+forward+backward. The first ``warmup`` batches of each process are left out of the summary
+(a resumed run warms up again); a run with no batch past its warm-up is summarised over the
+warm-up batches and says so (``timing_includes_warmup``). The samples travel in the checkpoint
+(``state_dict``), so a resumed run's summary covers every epoch, not only those since the resume.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class BatchTimer:
         self.warmup = warmup
         self.batches_seen = 0
         self.samples: dict[str, list[float]] = defaultdict(list)
+        self.warmup_samples: dict[str, list[float]] = defaultdict(list)
         self._spans: dict[str, _Span] = {}
 
     @contextmanager
@@ -87,17 +91,36 @@ class BatchTimer:
         seconds["forward_backward"] = max(step - saliency - mixing, 0.0)
         seconds["total"] = sum(seconds[name] for name in PHASES if name in seconds)
         self.batches_seen += 1
-        if self.batches_seen > self.warmup:
-            for name, value in seconds.items():
-                self.samples[name].append(value)
+        kept = self.samples if self.batches_seen > self.warmup else self.warmup_samples
+        for name, value in seconds.items():
+            kept[name].append(value)
         return seconds
 
     def summary(self) -> dict[str, float]:
-        """``time_<phase>_median_ms`` and ``time_<phase>_p90_ms`` over the timed batches."""
-        result = {}
-        for name, values in self.samples.items():
+        """``time_<phase>_median_ms`` and ``time_<phase>_p90_ms`` over the timed batches, their
+        number (``timed_batches``), and ``timing_includes_warmup`` = 1 when no batch got past
+        the warm-up, so the warm-up batches are all there is to report."""
+        samples, result = self.samples, {"timing_includes_warmup": 0.0}
+        if not samples.get("total") and self.warmup_samples.get("total"):
+            samples, result = self.warmup_samples, {"timing_includes_warmup": 1.0}
+        for name, values in samples.items():
             if values:
                 result[f"time_{name}_median_ms"] = float(np.median(values) * 1000)
                 result[f"time_{name}_p90_ms"] = float(np.percentile(values, 90) * 1000)
-        result["timed_batches"] = float(len(self.samples.get("total", [])))
+        result["timed_batches"] = float(len(samples.get("total", [])))
         return result
+
+    def state_dict(self) -> dict[str, dict[str, torch.Tensor]]:
+        """The samples so far (float64 seconds per phase), for the checkpoint."""
+        return {
+            kind: {name: torch.tensor(values, dtype=torch.float64) for name, values in kept.items()}
+            for kind, kept in (("samples", self.samples), ("warmup_samples", self.warmup_samples))
+        }
+
+    def load_state_dict(self, state: dict[str, dict[str, torch.Tensor]]) -> None:
+        """Continue from ``state``'s samples; this process still leaves out its own warm-up."""
+        for kind in ("samples", "warmup_samples"):
+            kept = getattr(self, kind)
+            kept.clear()
+            for name, values in state.get(kind, {}).items():
+                kept[name] = values.tolist()

@@ -1,13 +1,17 @@
 """Checkpoints a run can resume from: a :class:`TrainState`, written atomically, read without
-arbitrary pickles.
+arbitrary pickles, and the record of the MLflow run a checkpoint folder belongs to.
 
 A checkpoint holds the model, optimizer, scheduler and grad-scaler states, the number of
-finished epochs, the early-stopping state, the metric history, the MLflow run id and the
-resolved config. No random state is stored: the seeding rule (``benchmarks.seeding``) derives
-every generator of an epoch from the run seed, so an epoch draws the same numbers after a
-resume. The file is written to a temporary name and renamed over the old one, so a run killed
-while saving keeps its previous checkpoint, and read with ``torch.load(weights_only=True)``,
-which accepts tensors, numbers, strings and containers of them but no code.
+finished epochs, the early-stopping state, the metric history, the batch timer's samples, the
+MLflow run id and the resolved config. No random state is stored: the seeding rule
+(``benchmarks.seeding``) derives every generator of an epoch from the run seed, so an epoch
+draws the same numbers after a resume. The file is written to a temporary name and renamed over
+the old one, so a run killed while saving keeps its previous checkpoint, and read with
+``torch.load(weights_only=True)``, which accepts tensors, numbers, strings and containers of
+them but no code.
+
+The folder of a configuration also holds ``run.json``, written as soon as its MLflow run is
+created: a run killed before its first checkpoint is continued, not orphaned, by the rerun.
 """
 
 from __future__ import annotations
@@ -16,19 +20,32 @@ import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from benchmarks.configs import TrainConfig
+from benchmarks.errors import UserError
 
 FORMAT_VERSION = 2
 """2: per-iteration LambdaLR schedule, early-stopping state, seeding rule without saved random
-states. Version 1 (no ``version`` key) checkpoints cannot be resumed."""
+states (the timer's samples, added later, are optional). Version 1 (no ``version`` key)
+checkpoints cannot be resumed."""
 
 CHECKPOINT_ROOT = Path("checkpoints")
+
+INCIDENTAL_FIELDS = ("data_dir", "download", "workers")
+"""Config fields left out of the checkpoint key: where the data lives and whether it may be
+downloaded, and how many loader processes read it, do not change the experiment, so rerunning
+without ``--download``, with another spelling of ``--data-dir`` or another worker count resumes
+the same run. (The worker count does change which random numbers the augmentations draw --
+workers are seeded per process -- so such a resume continues the experiment but is not
+bit-identical to an uninterrupted run.) Every other field, the method's settings included,
+is part of the key."""
+
+RUN_RECORD = "run.json"
 
 
 @dataclass
@@ -45,11 +62,19 @@ class TrainState:
     run_id: str
     config: dict[str, str]
     version: int = FORMAT_VERSION
+    timer: dict[str, Any] = field(default_factory=dict)
+    """:meth:`BatchTimer.state_dict`, so a resumed run's timing covers every epoch."""
+
+
+def resume_key(config: TrainConfig) -> dict[str, str]:
+    """The config fields that identify a run: all but :data:`INCIDENTAL_FIELDS`."""
+    params = config.to_params()
+    return {key: value for key, value in params.items() if key not in INCIDENTAL_FIELDS}
 
 
 def checkpoint_path(config: TrainConfig, root: Path = CHECKPOINT_ROOT) -> Path:
-    """One checkpoint per (dataset, model, method, seed, rest of the config)."""
-    digest = hashlib.sha1(json.dumps(config.to_params(), sort_keys=True).encode()).hexdigest()
+    """One checkpoint per (dataset, model, method, seed, rest of :func:`resume_key`)."""
+    digest = hashlib.sha1(json.dumps(resume_key(config), sort_keys=True).encode()).hexdigest()
     name = f"{config.dataset}-{config.model}-{config.method}-seed{config.seed}-{digest[:8]}"
     return root / name / "last.pt"
 
@@ -66,13 +91,53 @@ def load(path: Path) -> TrainState:
     """Read a checkpoint written by :func:`save_atomic` (tensors and plain data only).
 
     Raises:
-        ValueError: a checkpoint of another format version.
+        UserError: an unreadable file (empty, truncated, not a checkpoint) or a checkpoint of
+            another format version; the message says to start over with ``--fresh``.
     """
-    data = torch.load(path, map_location="cpu", weights_only=True)
+    start_over = "start the run over with --fresh, or delete the file"
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        # torch's own message would suggest weights_only=False: never unpickle code.
+        what = "empty" if path.stat().st_size == 0 else f"{type(error).__name__} while reading"
+        raise UserError(
+            f"the checkpoint {path} is unreadable ({what}: truncated, or not a checkpoint of "
+            f"this runner); {start_over}."
+        ) from error
+    if not isinstance(data, dict):
+        raise UserError(f"{path} is not a checkpoint of this runner; {start_over}.")
     if data.get("version") != FORMAT_VERSION:
-        raise ValueError(
+        raise UserError(
             f"{path} was written by another version of the runner (format "
-            f"{data.get('version', 1)}, this one reads {FORMAT_VERSION}); start the run over "
-            "with --fresh, or delete the file."
+            f"{data.get('version', 1)}, this one reads {FORMAT_VERSION}); {start_over}."
         )
+    names = {item.name for item in dataclasses.fields(TrainState)}
+    if not set(data) <= names or "model" not in data:
+        raise UserError(f"{path} misses or has unknown parts; {start_over}.")
     return TrainState(**data)
+
+
+def record_run(path: Path, run_id: str, tracking_uri: str) -> None:
+    """Note next to checkpoint ``path`` the MLflow run (and store) it belongs to."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = path.with_name(RUN_RECORD)
+    temporary = record.with_name(RUN_RECORD + ".tmp")
+    temporary.write_text(json.dumps({"run_id": run_id, "tracking_uri": tracking_uri}))
+    os.replace(temporary, record)
+
+
+def recorded_run(path: Path) -> dict[str, str]:
+    """The ``run_id`` and ``tracking_uri`` noted by :func:`record_run` ({} when there is none
+    or it cannot be read: the rerun then starts a new run, having no checkpoint to lose)."""
+    try:
+        record = json.loads(path.with_name(RUN_RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) and isinstance(record.get("run_id"), str) else {}
+
+
+def discard(path: Path) -> None:
+    """Remove the checkpoint ``path`` and its run record (``--fresh``: a new run from scratch,
+    which a later rerun must not mistake for the old one)."""
+    for item in (path, path.with_name(RUN_RECORD)):
+        item.unlink(missing_ok=True)

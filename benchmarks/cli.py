@@ -2,15 +2,24 @@
 
 Each command lives in its own module of :mod:`benchmarks.commands`; this file only puts them
 together. ``python -m benchmarks.cli`` works too (``torchrun ... -m benchmarks.cli train``).
+
+How a command ends: status 0 when it did its work; a user error (``benchmarks.errors``: a bad
+option or override, missing data, an unreachable tracking server, an unreadable checkpoint)
+prints one line with the fix and exits 2, as argparse does for a bad option; Ctrl-C and SIGTERM
+exit 130 and 143 once the run is marked KILLED with its last checkpoint intact; a bug keeps
+its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
+from benchmarks import interrupts
 from benchmarks.commands import register_all
 from benchmarks.commands._common import HelpFormatter, examples
+from benchmarks.errors import UserError
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -32,7 +41,19 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
-    return args.handler(args)
+    prog = f"comixup-bench {args.command}"
+    try:
+        return args.handler(args)
+    except UserError as error:
+        print(f"{prog}: error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as interrupt:
+        print(
+            f"{prog}: stopped by {interrupts.signal_name(interrupt)}; the last checkpoint is "
+            "kept: rerun the same command to resume.",
+            file=sys.stderr,
+        )
+        return interrupts.exit_status(interrupt)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.configs import TrainConfig
+from benchmarks.errors import user_input
 from benchmarks.evaluate import MEDIAN_WINDOW
 from benchmarks.methods import METHOD_NAMES, get_method
 from benchmarks.suite import train_all
@@ -47,17 +48,18 @@ def check_methods(
     names the first that cannot be built, or a setting for a method that is not run."""
     from benchmarks.data import dataset_spec
 
-    extra = sorted(set(settings) - set(methods))
-    if extra:
-        raise ValueError(
-            f"settings given for {', '.join(extra)}, which this comparison does not run "
-            f"({', '.join(methods)})."
-        )
-    spec = dataset_spec(base.dataset)
-    for name in methods:
-        get_method(
-            name, num_classes=spec.num_classes, dataset=base.dataset, **settings.get(name, {})
-        )
+    with user_input():  # the settings are the user's; a refused one is theirs to fix
+        extra = sorted(set(settings) - set(methods))
+        if extra:
+            raise ValueError(
+                f"settings given for {', '.join(extra)}, which this comparison does not run "
+                f"({', '.join(methods)})."
+            )
+        spec = dataset_spec(base.dataset)
+        for name in methods:
+            get_method(
+                name, num_classes=spec.num_classes, dataset=base.dataset, **settings.get(name, {})
+            )
 
 
 def comparison_table(results: dict[str, RunResult]) -> pd.DataFrame:
@@ -95,12 +97,26 @@ def median_note(table: pd.DataFrame) -> str:
     )
 
 
-def notes(config: TrainConfig) -> str:
-    """What every method of the comparison shared, and where the runs are."""
+def notes(config: TrainConfig, results: dict[str, RunResult] | None = None) -> str:
+    """What every method of the comparison shared, where the runs are, and which times
+    include warm-up batches (runs too short to have any batch past the warm-up)."""
     limit = f", {config.limit_batches} batches/epoch" if config.limit_batches else ""
-    return (
+    text = (
         f"Each method trained {config.model} (width {config.width or 'paper'}) on "
         f"{config.dataset} for {config.epochs} epochs (batch {config.batch_size}, lr "
         f"{config.lr}, seed {config.seed}{limit}); the runs are in the MLflow store "
         "(`mlflow ui --backend-store-uri sqlite:///mlflow.db`)."
     )
+    warm = {
+        name: int(result.metrics.get("timed_batches", 0))
+        for name, result in (results or {}).items()
+        if result.metrics.get("timing_includes_warmup")
+    }
+    if warm:
+        counts = ", ".join(f"{name} {count}" for name, count in warm.items())
+        text += (
+            f" Seconds per batch include the warm-up (no batch past the first "
+            f"{config.warmup_batches}; batches timed: {counts}): train more batches for a "
+            "steady-state time."
+        )
+    return text

@@ -3,10 +3,17 @@ run records at its start (resolved config, precision, environment), per epoch (m
 batch (logged with ``MlflowClient.log_batch``, which splits requests at MLflow's per-request
 limit itself), the mixed-sample grid of the first batch, and how it ends (FINISHED, KILLED
 with a hint to resume, FAILED with the error). Only rank 0 calls these.
+
+A resumed run may find part of its first epoch already logged (killed between logging an epoch
+and checkpointing it). MLflow keeps every point logged, even at the same step, and has no call
+that removes one, so logging is made idempotent by skipping what the run already holds:
+``skip_logged`` leaves out each (metric, step) the run has (the seeding rule makes the values
+equal; a measured time keeps its first reading). A run ends with one point per step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -15,23 +22,27 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import torch
-from mlflow.entities import Metric
+from mlflow.entities import Metric, Run
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from torch import nn
 
+from benchmarks import interrupts
 from benchmarks.configs import TrainConfig
 from benchmarks.environment import environment
+from benchmarks.errors import UserError
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 """MLflow 3's own embedded default: a SQLite store in the working directory (DESIGN sec. 4)."""
 
 
-class TrackingServerError(RuntimeError):
+class TrackingServerError(UserError, RuntimeError):
     """The MLflow tracking server named by MLFLOW_TRACKING_URI cannot be reached."""
 
 
@@ -92,15 +103,46 @@ def environment_tags(device: torch.device) -> dict[str, str]:
 # ------------------------------------------------------------------------ the runner's run ----
 
 
+def find_run(run_id: str) -> Run | None:
+    """The run ``run_id`` of the current store, or None when the store does not have it (or
+    has it in its trash)."""
+    try:
+        run = MlflowClient().get_run(run_id)
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+    return run if run.info.lifecycle_stage == "active" else None
+
+
+def require_run(run_id: str, checkpoint: Path, recorded_uri: str | None = None) -> Run:
+    """The run a checkpoint continues; a UserError saying what to do when the store lost it."""
+    run = find_run(run_id)
+    if run is not None:
+        return run
+    uri = tracking_uri()
+    moved = recorded_uri and recorded_uri != uri
+    elsewhere = f" (it was logged to {recorded_uri})" if moved else ""
+    raise UserError(
+        f"the checkpoint {checkpoint} belongs to MLflow run {run_id}, which the tracking store "
+        f"{uri} does not have{elsewhere}: the store was deleted or moved, the run was deleted, "
+        "or MLFLOW_TRACKING_URI points elsewhere. Point MLFLOW_TRACKING_URI at the store that "
+        "holds the run (or restore it with `mlflow runs restore`), or start over with --fresh."
+    )
+
+
 def start_run(config: TrainConfig, run_id: str | None) -> str:
     """Open the run ``run_id`` again (a resumed run), or a new one named after the config."""
     setup_tracking(config.dataset)
     name = None if run_id else f"{config.method}-{config.model}-s{config.seed}"
-    return mlflow.start_run(run_id=run_id, run_name=name).info.run_id
+    with interrupts.deferred():
+        return mlflow.start_run(run_id=run_id, run_name=name).info.run_id
 
 
 def log_start(config: TrainConfig, method: Any, device: torch.device, world_size: int) -> None:
-    """The resolved config (params and ``config.json``), precision, world size and tags."""
+    """The resolved config (params and ``config.json``), precision, world size and tags; a
+    reopened run gets only those it lacks (a resume with other incidental settings, e.g.
+    ``workers``, keeps the values it started with)."""
     params = config.to_params()
     method_config = getattr(method, "config", None)
     if dataclasses.is_dataclass(method_config):
@@ -110,22 +152,31 @@ def log_start(config: TrainConfig, method: Any, device: torch.device, world_size
         ("float16" if device.type == "cuda" else "bfloat16") if config.amp else "float32"
     )
     params["world_size"] = str(world_size)
-    mlflow.log_params(params)
     run_tags = {"method": config.method, "dataset": config.dataset, "model": config.model}
-    mlflow.set_tags(environment_tags(device) | run_tags | {"seed": str(config.seed)})
-    mlflow.log_dict(dataclasses.asdict(config), "config.json")
+    tags = environment_tags(device) | run_tags | {"seed": str(config.seed)}
+    logged = mlflow.get_run(mlflow.active_run().info.run_id).data
+    if not logged.params:
+        mlflow.log_dict(dataclasses.asdict(config), "config.json")
+    mlflow.log_params({key: value for key, value in params.items() if key not in logged.params})
+    mlflow.set_tags({key: value for key, value in tags.items() if key not in logged.tags})
 
 
-def log_epoch(metrics: dict[str, float], epoch: int) -> None:
-    mlflow.log_metrics(metrics, step=epoch)
+def log_epoch(run_id: str, metrics: dict[str, float], epoch: int, *, skip_logged: bool) -> None:
+    _log(run_id, [(epoch, metrics)], skip_logged=skip_logged)
 
 
 def mark_early_stopped(epoch: int) -> None:
     mlflow.set_tag("early_stopped_epoch", str(epoch))
 
 
-def log_batch_metrics(run_id: str, records: list[tuple[int, dict[str, float]]]) -> None:
+def log_batch_metrics(
+    run_id: str, records: list[tuple[int, dict[str, float]]], *, skip_logged: bool
+) -> None:
     """Per-batch values, finite ones only, in one ``log_batch`` call."""
+    _log(run_id, records, skip_logged=skip_logged)
+
+
+def _log(run_id: str, records: list[tuple[int, dict[str, float]]], *, skip_logged: bool) -> None:
     now = int(time.time() * 1000)
     entries = [
         Metric(key, value, now, step)
@@ -133,7 +184,26 @@ def log_batch_metrics(run_id: str, records: list[tuple[int, dict[str, float]]]) 
         for key, value in values.items()
         if math.isfinite(value)
     ]
-    MlflowClient().log_batch(run_id, metrics=entries)
+    with interrupts.deferred():
+        if skip_logged:
+            entries = _unlogged(run_id, entries)
+        if entries:
+            MlflowClient().log_batch(run_id, metrics=entries)
+
+
+def _unlogged(run_id: str, entries: list[Metric]) -> list[Metric]:
+    """The entries whose (key, step) run ``run_id`` does not hold yet."""
+    client = MlflowClient()
+    logged = {
+        (key, point.step)
+        for key in {entry.key for entry in entries}
+        for point in client.get_metric_history(run_id, key)
+    }
+    return [entry for entry in entries if (entry.key, entry.step) not in logged]
+
+
+STALE_TAGS = ("interrupted", "error")
+"""Tags of an earlier, stopped attempt that a finished run must not keep."""
 
 
 def log_end(history: dict[str, list[float]], checkpoint: Path) -> None:
@@ -147,17 +217,35 @@ def log_end(history: dict[str, list[float]], checkpoint: Path) -> None:
         mlflow.log_artifact(str(figure))
     if checkpoint.exists():
         mlflow.log_artifact(str(checkpoint), artifact_path="checkpoint")
-    mlflow.end_run("FINISHED")
+    with interrupts.deferred():
+        run = mlflow.active_run().info.run_id
+        client = MlflowClient()
+        for tag in STALE_TAGS:
+            if tag in client.get_run(run).data.tags:
+                client.delete_tag(run, tag)
+        mlflow.end_run("FINISHED")
 
 
 def end_interrupted(error: BaseException) -> None:
-    """KILLED for Ctrl-C (with how to resume), FAILED with the error for anything else."""
-    if isinstance(error, KeyboardInterrupt):
-        mlflow.set_tag("interrupted", "resume with the same command or --resume")
-        mlflow.end_run("KILLED")
-    else:
-        mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:5000])
-        mlflow.end_run("FAILED")
+    """KILLED for Ctrl-C and SIGTERM (with how to resume), FAILED with the error for anything
+    else; nothing when no run is open. A store that cannot take the record (the error may be
+    the store's own) gets a warning, and the caller re-raises the first error."""
+    if mlflow.active_run() is None:
+        return
+    try:
+        with interrupts.deferred():
+            if isinstance(error, KeyboardInterrupt):
+                name = interrupts.signal_name(error)
+                reason = f"{name}; resume with the same command or --resume"
+                mlflow.set_tag("interrupted", reason)
+                mlflow.end_run("KILLED")
+            else:
+                mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:5000])
+                mlflow.end_run("FAILED")
+    except Exception as failure:
+        warnings.warn(f"could not record how the MLflow run ended: {failure}", stacklevel=2)
+        with contextlib.suppress(Exception):
+            mlflow.end_run("FAILED")  # at least close it in this process
 
 
 class SampleLogger:

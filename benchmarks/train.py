@@ -8,10 +8,14 @@ atomically (``benchmarks.checkpoint``). Datasets with a validation split (Speech
 evaluated on it too each epoch (``val_*`` metrics); ``patience`` then stops on the validation
 accuracy and ``test_top1_error_at_best_val`` records the test error at the best validation
 epoch, else both use the test set (``benchmarks.early_stopping``). Rerunning the same command,
-or ``--resume``, continues the same MLflow run from the last checkpoint; a run killed mid-epoch
-and resumed ends with the same metrics as an uninterrupted one, because every random stream of
-an epoch follows from the seed (``benchmarks.seeding``). A failed run is marked FAILED with its
-error; a non-finite loss stops the run naming the batch.
+or ``--resume``, continues the same MLflow run from the last checkpoint (or, killed before its
+first checkpoint, from the start: the run id is recorded when the run is created); a run killed
+mid-epoch and resumed ends with the same metrics as an uninterrupted one, because every random
+stream of an epoch follows from the seed (``benchmarks.seeding``), and with one point per step
+of every metric (``benchmarks.tracking``). The run records how it ended: FINISHED only when
+training completed, KILLED on Ctrl-C or SIGTERM (``benchmarks.interrupts``), FAILED with the
+error otherwise; a non-finite loss stops the run naming the batch. Input the user can fix fails
+before any run starts, as a ``UserError`` (``benchmarks.errors``).
 
 Under ``torchrun`` (WORLD_SIZE > 1) the model trains as a DistributedDataParallel replica
 (``benchmarks.distributed``), each rank mixes its own shard of the batch and evaluates its share
@@ -28,9 +32,18 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from benchmarks import tracking
+from benchmarks import interrupts, tracking
 from benchmarks.batch_timer import BatchTimer
-from benchmarks.checkpoint import CHECKPOINT_ROOT, TrainState, checkpoint_path, load, save_atomic
+from benchmarks.checkpoint import (
+    CHECKPOINT_ROOT,
+    TrainState,
+    checkpoint_path,
+    discard,
+    load,
+    record_run,
+    recorded_run,
+    save_atomic,
+)
 from benchmarks.configs import Phase, TrainConfig
 from benchmarks.data import build_splits, check_dataset, dataset_spec, make_loaders, set_train_crop
 from benchmarks.data.spec import DatasetSpec
@@ -43,6 +56,7 @@ from benchmarks.distributed import (
 )
 from benchmarks.early_stopping import EarlyStopping
 from benchmarks.engine import BatchHook, NonFiniteLossError, TrainContext, train_one_epoch
+from benchmarks.errors import user_input
 from benchmarks.evaluate import eval_loader, evaluate, reported_errors
 from benchmarks.methods import get_method
 from benchmarks.models import check_model_fits, get_model
@@ -73,6 +87,9 @@ class _Run:
     stopping: EarlyStopping
     path: Path
     run_id: str = ""
+    start_epoch: int = 0
+    relog_epoch: int | None = None
+    """The first epoch of a reopened run, which an earlier attempt may have logged in part."""
     history: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     method_generator: torch.Generator = field(default_factory=torch.Generator)
 
@@ -94,61 +111,99 @@ def train(
         batch_hook: called after every training batch with (epoch, batch index).
     """
     world = init_distributed("cuda" if torch.cuda.is_available() else "cpu")
-    run = _build(config, world, pick_device(world), checkpoint_root, progress)
-    state = load(run.path) if resume and run.path.exists() else None
-    if state is not None:
-        _restore(run, state)
-        if state.epoch >= config.epochs or run.stopping.stopped:
-            final = {key: values[-1] for key, values in run.history.items() if values}
-            return RunResult(run.run_id, final, dict(run.history), run.path)
-    start_epoch = state.epoch if state is not None else 0
-    if world.is_main:
-        _open_run(run, resumed=state is not None, first_epoch=start_epoch == 0)
+    with user_input():
+        run = _build(config, world, pick_device(world), checkpoint_root, progress)
+        _starting_point(run, resume)
     if batch_hook is not None:
         run.ctx.hooks = [*run.ctx.hooks, batch_hook]
-    try:
-        metrics = _train_epochs(run, start_epoch)
-        if world.is_main:
-            tracking.log_end(run.history, run.path)
-    except BaseException as error:
-        if world.is_main:
-            tracking.end_interrupted(error)
-        raise
-    return RunResult(run.run_id, metrics, dict(run.history), run.path)
+    with interrupts.stop_on_signals():
+        if world.is_main and _recorded_as_finished(run):
+            return _result(run)
+        try:
+            if world.is_main:
+                _open_run(run)
+            _train_epochs(run, run.start_epoch)
+            if world.is_main:
+                _finish(run)
+        except BaseException as error:
+            if world.is_main:
+                tracking.end_interrupted(error)
+            raise
+    return _result(run)
 
 
-def _open_run(run: _Run, *, resumed: bool, first_epoch: bool) -> None:
-    """Rank 0: start (or reopen) the MLflow run; a new run logs its config, and a run that
-    starts at epoch 0 logs the mixed samples of its first batch."""
+def _starting_point(run: _Run, resume: bool) -> None:
+    """Restore the checkpoint (``resume``), or take the run id an earlier attempt recorded
+    before its first checkpoint; without ``resume``, discard both (rank 0)."""
+    if not resume:
+        if run.world.is_main:
+            discard(run.path)
+        return
+    if run.path.exists():
+        state = load(run.path)
+        _restore(run, state)
+        run.start_epoch = state.epoch
+        if run.world.is_main:
+            tracking.setup_tracking(run.config.dataset)
+            tracking.require_run(run.run_id, run.path, recorded_run(run.path).get("tracking_uri"))
+    elif run.world.is_main:
+        run_id = recorded_run(run.path).get("run_id")
+        tracking.setup_tracking(run.config.dataset)
+        if run_id and tracking.find_run(run_id) is not None:
+            run.run_id = run_id
+
+
+def _recorded_as_finished(run: _Run) -> bool:
+    """Whether the checkpoint is the end of training and its run is FINISHED (a run killed
+    after its last checkpoint is reopened and finished)."""
+    if run.start_epoch < run.config.epochs and not run.stopping.stopped:
+        return False
+    return tracking.find_run(run.run_id).info.status == "FINISHED"
+
+
+def _result(run: _Run) -> RunResult:
+    final = {key: values[-1] for key, values in run.history.items() if values}
+    return RunResult(run.run_id, final, dict(run.history), run.path)
+
+
+def _open_run(run: _Run) -> None:
+    """Rank 0: start (or reopen) the MLflow run and record its id next to the checkpoint; log
+    what the run lacks of its config, and at epoch 0 the mixed samples of its first batch."""
     config = run.config
-    run.run_id = tracking.start_run(config, run.run_id if resumed else None)
-    if not resumed:
-        tracking.log_start(config, run.ctx.method, run.ctx.device, run.world.world_size)
-    if first_epoch:
+    reopened = bool(run.run_id)
+    with interrupts.deferred():
+        run.run_id = tracking.start_run(config, run.run_id or None)
+        record_run(run.path, run.run_id, tracking.tracking_uri())
+    run.relog_epoch = run.start_epoch if reopened else None
+    tracking.log_start(config, run.ctx.method, run.ctx.device, run.world.world_size)
+    if run.start_epoch == 0:
         title = f"{config.method}: first batch"
         samples = tracking.SampleLogger(run.ctx.model, run.spec.mean, run.spec.std, title)
         run.ctx.hooks = [samples, *run.ctx.hooks]
 
 
-def _train_epochs(run: _Run, start_epoch: int) -> dict[str, float]:
-    """Epochs from ``start_epoch`` to the end or an early stop; the last epoch's metrics."""
+def _finish(run: _Run) -> None:
+    """Rank 0: the early-stop tag, the end artifacts, FINISHED."""
+    if run.stopping.stopped:
+        tracking.mark_early_stopped(len(run.history["test_top1_error"]) - 1)
+    tracking.log_end(run.history, run.path)
+
+
+def _train_epochs(run: _Run, start_epoch: int) -> None:
+    """Epochs from ``start_epoch`` to the end or an early stop."""
     config = run.config
-    metrics: dict[str, float] = {}
     loaders, phase = None, None
     for epoch in range(start_epoch, config.epochs):
+        if run.stopping.stopped:
+            break
         if loaders is None or active_phase(config, epoch) is not phase:
             phase = active_phase(config, epoch)
             loaders = _loaders(run, phase)
         metrics = _train_and_evaluate(run, epoch, *loaders)
         accuracy = 100 - metrics[f"{_monitored(run)}_top1_error"]
-        stop = run.stopping.update(accuracy, test_error=metrics["test_top1_error"])
+        run.stopping.update(accuracy, test_error=metrics["test_top1_error"])
         metrics |= _stopping_metrics(run)
-        metrics = _record(run, epoch, metrics)
-        if stop:
-            if run.world.is_main:
-                tracking.mark_early_stopped(epoch)
-            break
-    return metrics
+        _record(run, epoch, metrics)
 
 
 def _build(
@@ -245,6 +300,7 @@ def _restore(run: _Run, state: TrainState) -> None:
     run.ctx.scaler.load_state_dict(state.scaler)
     run.stopping.load_state_dict(state.early_stopping)
     run.history.update({key: list(values) for key, values in state.history.items()})
+    run.ctx.timer.load_state_dict(state.timer)
     run.run_id = state.run_id
 
 
@@ -260,8 +316,9 @@ def _train_and_evaluate(run: _Run, epoch: int, train_loader, test_loader, val_lo
     metrics, records = train_one_epoch(run.ctx, train_loader, epoch, generator)
     if run.world.is_main:
         # Per-batch values are written once the epoch is complete, so an interrupted epoch
-        # leaves no partial trace and its rerun after resuming logs each step exactly once.
-        tracking.log_batch_metrics(run.run_id, records)
+        # leaves no partial trace; a resumed epoch skips what an earlier attempt logged.
+        relog = epoch == run.relog_epoch
+        tracking.log_batch_metrics(run.run_id, records, skip_logged=relog)
     average_buffers(run.model, run.world)
     args = (run.model, test_loader, run.spec.num_classes, run.ctx.device)
     metrics |= evaluate(*args, amp=config.amp, limit=config.limit_eval_batches)
@@ -279,21 +336,27 @@ def _stopping_metrics(run: _Run) -> dict[str, float]:
     return metrics
 
 
-def _record(run: _Run, epoch: int, metrics: dict[str, float]) -> dict[str, float]:
+def _record(run: _Run, epoch: int, metrics: dict[str, float]) -> None:
     """Add the reported statistics (median of the last 10 epochs, last, best), append to the
-    history; on rank 0 log to MLflow, print the epoch line, checkpoint. The metrics logged."""
+    history; on rank 0 log to MLflow, print the epoch line, checkpoint (a signal waits until
+    both are written)."""
     run.history["test_top1_error"].append(metrics["test_top1_error"])
     metrics = metrics | reported_errors(run.history["test_top1_error"])
     for key, value in metrics.items():
         if key != "test_top1_error":
             run.history[key].append(value)
     if not run.world.is_main:
-        return metrics
-    tracking.log_epoch(metrics, epoch)
-    if run.ctx.progress:
-        tqdm.write(_epoch_line(run.config, epoch, metrics))
+        return
+    with interrupts.deferred():
+        tracking.log_epoch(run.run_id, metrics, epoch, skip_logged=epoch == run.relog_epoch)
+        if run.ctx.progress:
+            tqdm.write(_epoch_line(run.config, epoch, metrics))
+        save_atomic(_state(run, epoch), run.path)
+
+
+def _state(run: _Run, epoch: int) -> TrainState:
     ctx = run.ctx
-    state = TrainState(
+    return TrainState(
         model=run.model.state_dict(),
         optimizer=ctx.optimizer.state_dict(),
         scheduler=ctx.scheduler.state_dict(),
@@ -303,9 +366,8 @@ def _record(run: _Run, epoch: int, metrics: dict[str, float]) -> dict[str, float
         history=dict(run.history),
         run_id=run.run_id,
         config=run.config.to_params(),
+        timer=ctx.timer.state_dict(),
     )
-    save_atomic(state, run.path)
-    return metrics
 
 
 def _epoch_line(config: TrainConfig, epoch: int, metrics: dict[str, float]) -> str:

@@ -87,9 +87,12 @@ def test_timing_reports_phases_and_the_papers_ratios(workdir):
     assert "comixup / vanilla" in text and "2.58x" in text and "Device: cpu" in text
 
 
-def test_train_resume_requires_a_checkpoint(workdir):
-    with pytest.raises(SystemExit, match="no checkpoint for this configuration"):
-        main(["train", "--dataset", "builtin", "--method", "vanilla", "--resume", *SMOKE])
+def test_train_resume_requires_a_checkpoint(workdir, capsys):
+    code = main(["train", "--dataset", "builtin", "--method", "vanilla", "--resume", *SMOKE])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no checkpoint for this configuration" in err and "without --resume" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_train_then_resume_flag_continues(workdir, capsys):

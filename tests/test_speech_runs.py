@@ -151,6 +151,10 @@ def test_table5_from_tiny_real_runs(store, tmp_path, words_dir, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
-def test_table5_from_an_empty_store_says_what_to_do(store, tmp_path):
-    with pytest.raises(ValueError, match="no experiment 'speech-builtin'"):
-        cli.main(["table5", "--dataset", "speech-builtin", "--from-mlflow", "--out", "r"])
+def test_table5_from_an_empty_store_says_what_to_do(store, tmp_path, capsys):
+    code = cli.main(["table5", "--dataset", "speech-builtin", "--from-mlflow", "--out", "r"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("comixup-bench table5: error: ")
+    assert "no experiment 'speech-builtin'" in err[-1] and "without --from-mlflow" in err[-1]
+    assert not (tmp_path / "r").exists()

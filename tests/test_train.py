@@ -108,7 +108,7 @@ def test_a_non_finite_loss_stops_the_run_and_marks_it_failed(store, tmp_path, mo
     class Diverging:
         config = None
 
-        def loss(self, model, x, y, *, generator=None):
+        def loss(self, model, x, y, *, generator=None, grad_scale=None):
             return model(x).sum() * float("nan"), {}
 
     monkeypatch.setattr(train_module, "get_method", lambda *args, **kwargs: Diverging())
@@ -142,14 +142,15 @@ def test_a_missing_dataset_fails_before_any_run(store, tmp_path):
 
 def test_overrides_are_typed_and_checked():
     config = apply_overrides(
-        preset("cifar100"), ["epochs=3", "lr=1", "milestones=[1, 2]", "method.alpha=0.5"]
+        preset("cifar100"),
+        ['method="cutmix"', "epochs=3", "lr=1", "milestones=[1, 2]", "method.alpha=0.5"],
     )
     assert config.epochs == 3 and config.lr == 1.0 and isinstance(config.lr, float)
     assert config.milestones == (1, 2)
     assert config.method_settings == {"alpha": 0.5}
-    with pytest.raises(ValueError, match="unknown setting 'epoch'"):
+    with pytest.raises(ValueError, match="--set epoch: unknown setting"):
         apply_overrides(preset("cifar100"), ["epoch=3"])
-    with pytest.raises(ValueError, match="expects key=value"):
+    with pytest.raises(ValueError, match="expects KEY=VALUE"):
         apply_overrides(preset("cifar100"), ["epochs"])
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from benchmarks.errors import UserError
+
 REPORTS = Path("reports")
 """Where tables and figures are written unless ``--out`` says otherwise."""
 
@@ -124,5 +126,6 @@ def add_no_progress(parser: argparse.ArgumentParser, help: str = "hide progress 
 
 
 def fail(message: str) -> NoReturn:
-    """Stop the command with ``message`` (the problem and the fix) on stderr, exit status 1."""
-    raise SystemExit(message)
+    """Stop the command with ``message`` (the problem and the fix): ``comixup-bench`` prints
+    it as one line on stderr and exits with status 2."""
+    raise UserError(message)

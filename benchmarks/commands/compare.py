@@ -16,6 +16,7 @@ import argparse
 from benchmarks.commands import _training
 from benchmarks.commands._common import add_command, add_name_list, add_no_progress, add_out
 from benchmarks.commands.names import METHODS
+from benchmarks.errors import user_input
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks import compare
     from benchmarks.tables.report import write_table
 
-    config, settings = _training.methods_config(args, args.methods)
-    frame, _ = compare.compare(
+    with user_input():  # a refused override is the user's to fix
+        config, settings = _training.methods_config(args, args.methods)
+    frame, results = compare.compare(
         config,
         args.methods,
         settings=settings,
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         f"compare-{config.dataset}",
         args.out,
         title=f"Method comparison on {config.dataset}",
-        notes=compare.notes(config) + compare.median_note(frame),
+        notes=compare.notes(config, results) + compare.median_note(frame),
         floatfmt=".3f",
     )
     print(md_path.read_text())

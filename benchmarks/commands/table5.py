@@ -24,6 +24,7 @@ from benchmarks.commands._common import (
     positive_int,
 )
 from benchmarks.commands.names import SPEECH_DATASETS, TABLE5_METHODS, TABLE5_MODELS
+from benchmarks.errors import user_input
 
 EPOCHS = {"speechcommands": 30, "speech-builtin": 10}
 """The presets' epochs (``benchmarks.configs.speech``)."""
@@ -74,17 +75,18 @@ def _collect_runs(args: argparse.Namespace):
     seeds = list(range(args.seeds)) if args.seeds is not None else None
     if args.from_mlflow:
         check_reachable(tracking_uri())  # fail fast on an unreachable server
-        return table5.runs_by_tags(
-            MlflowClient(tracking_uri()),
-            args.dataset,
-            models=args.models,
-            methods=args.methods,
-            seeds=seeds,
-        )
+        with user_input():  # no experiment or no finished run: train them first
+            return table5.runs_by_tags(
+                MlflowClient(tracking_uri()),
+                args.dataset,
+                models=args.models,
+                methods=args.methods,
+                seeds=seeds,
+            )
     grid = table5.grid(args.models, args.methods, seeds or [0])
-    results = train_all(
-        _training.train_config(args), grid, progress=not args.no_progress, resume=not args.fresh
-    )
+    with user_input():  # a refused override is the user's to fix
+        config = _training.train_config(args)
+    results = train_all(config, grid, progress=not args.no_progress, resume=not args.fresh)
     run_ids = [result.run_id for result in results.values()]
     return table5.runs_by_id(MlflowClient(tracking_uri()), run_ids)
 

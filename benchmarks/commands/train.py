@@ -16,6 +16,7 @@ import argparse
 from benchmarks.commands import _training
 from benchmarks.commands._common import add_command, add_no_progress, fail
 from benchmarks.commands.names import METHODS
+from benchmarks.errors import user_input
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,10 +32,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from benchmarks.train import checkpoint_path, train
 
-    config = _training.train_config(args)
+    with user_input():  # a refused override is the user's to fix
+        config = _training.train_config(args)
     path = checkpoint_path(config)
     if args.resume and not path.exists():
-        fail(f"--resume: no checkpoint for this configuration at {path}.")
+        fail(
+            f"--resume: no checkpoint for this configuration at {path}; run without --resume "
+            "to start it."
+        )
     result = train(config, resume=not args.fresh, progress=not args.no_progress)
     if not result.run_id:  # a non-zero rank under torchrun: rank 0 reports
         return 0

@@ -117,7 +117,7 @@ class TrainConfig:
             positive("patience", optional=True),
             positive("width", optional=True),
             positive("stride"),
-            at_least("lr", 0, strict=True),
+            at_least("lr", 0),  # 0 freezes the weights: a legitimate check run
             at_least("lr_decay", 0, strict=True),
             at_least("weight_decay", 0),
             (_is_number(self.momentum) and 0 <= self.momentum < 1,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.errors import UserError
+
 
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -30,11 +32,11 @@ class DatasetSpec:
             )
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(UserError, FileNotFoundError):
     """The dataset's files are not where they should be.
 
     The message names the folder that was looked in and the command that downloads or prepares
-    the data.
+    the data (a user error: ``comixup-bench`` prints it as one line).
     """
 
 

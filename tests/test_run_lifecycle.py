@@ -1,0 +1,415 @@
+"""How runs end and resume, as a user and a cluster see it: every ending recorded truthfully in
+MLflow, SIGTERM and Ctrl-C on a real ``comixup-bench train`` process, kills before the first
+checkpoint and between an epoch's records and its checkpoint, the resume key, unreadable
+checkpoints and lost stores, user errors as one line with exit status 2, and the timing summary
+across a resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from benchmarks import interrupts
+from benchmarks import train as train_module
+from benchmarks.batch_timer import BatchTimer
+from benchmarks.checkpoint import checkpoint_path, load, save_atomic
+from benchmarks.cli import main
+from benchmarks.compare import comparison_table, notes
+from benchmarks.configs import apply_overrides, preset
+from benchmarks.errors import UserError
+from benchmarks.train import RunResult, train
+
+KILLABLE = Path(__file__).with_name("killable_run.py")
+TINY = [
+    "epochs=3",
+    "batch_size=20",
+    "limit_batches=2",
+    "limit_eval_batches=2",
+    "width=4",
+    "warmup_batches=1",
+]
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> str:
+    """A private MLflow store and working directory for each test."""
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    yield uri
+    while mlflow.active_run():  # a failing test must not leave its run open for the next
+        mlflow.end_run()
+
+
+def tiny(method: str = "vanilla", *extra: str):
+    return apply_overrides(preset("builtin"), [f"method={method}", *TINY, *extra])
+
+
+def runs(client: MlflowClient, experiment: str = "builtin"):
+    found = client.get_experiment_by_name(experiment)
+    return client.search_runs([found.experiment_id]) if found else []
+
+
+def assert_one_point_per_step(client: MlflowClient, run_id: str, epochs: int, batches: int):
+    """Every metric of the run: epoch metrics at steps 0..epochs-1, per-batch metrics at
+    0..epochs*batches-1, each step exactly once."""
+    for key in client.get_run(run_id).data.metrics:
+        steps = sorted(point.step for point in client.get_metric_history(run_id, key))
+        expected = range(epochs * batches) if key.startswith("batch_") else range(epochs)
+        assert steps == list(expected), key
+
+
+def comparable(history: dict[str, list[float]]) -> dict[str, list[float]]:
+    """The history without measured times, which differ between any two runs."""
+    return {k: v for k, v in history.items() if not k.startswith("time") and k != "timed_batches"}
+
+
+def said(err: str) -> list[str]:
+    """The lines a command wrote to stderr, without MLflow's own INFO log lines."""
+    return [line for line in err.strip().splitlines() if " INFO mlflow" not in line]
+
+
+def child_env(uri: str) -> dict[str, str]:
+    return os.environ | {"MLFLOW_TRACKING_URI": uri, "PYTHONUNBUFFERED": "1"}
+
+
+# --- item 2: FINISHED only when training completed ---------------------------------------------
+
+
+def test_an_error_after_the_run_starts_marks_it_failed_not_finished(store, tmp_path):
+    (tmp_path / "mlruns").write_text("")  # the artifact folder cannot be created
+    with pytest.raises(OSError):
+        train(tiny(), checkpoint_root=tmp_path / "ckpt", progress=False)
+    assert mlflow.active_run() is None
+    (run,) = runs(MlflowClient(store))
+    assert run.info.status == "FAILED"
+    assert "NotADirectoryError" in run.data.tags["error"]
+
+
+# --- item 3: SIGTERM and Ctrl-C on a real process ----------------------------------------------
+
+
+def wait_for_checkpoint(folder: Path, process: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not list(folder.glob("*/last.pt")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no checkpoint in time"
+        time.sleep(0.01)
+
+
+SIGNAL_RUN = ["train", "--method", "vanilla", "--epochs", "8", "--limit-batches", "1"]
+SIGNAL_RUN += ["--width", "4", "--no-progress", "--set", "limit_eval_batches=1"]
+SIGNAL_RUN += ["--set", "batch_size=20"]
+
+
+def test_sigterm_and_ctrl_c_mark_the_run_killed_keep_the_checkpoint_and_resume(
+    tmp_path, monkeypatch, capsys
+):
+    """A real ``comixup-bench train`` per signal (both at once, to save time), each in its own
+    folder and store, signalled once its first checkpoint is on disk."""
+    command = shutil.which("comixup-bench", path=str(Path(sys.executable).parent))
+    cases = {signal.SIGTERM: 143, signal.SIGINT: 130}
+    processes, killed = {}, {}
+    for signum in cases:
+        folder = tmp_path / signum.name
+        folder.mkdir()
+        env = child_env(f"sqlite:///{folder / 'mlflow.db'}")
+        processes[signum] = subprocess.Popen(
+            [command, *SIGNAL_RUN], cwd=folder, env=env, stderr=subprocess.PIPE, text=True
+        )
+    for signum, process in processes.items():
+        wait_for_checkpoint(tmp_path / signum.name / "checkpoints", process)
+        process.send_signal(signum)
+    for signum, process in processes.items():
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == cases[signum], err
+        assert said(err) == [
+            f"comixup-bench train: stopped by {signum.name}; the last checkpoint is kept: "
+            "rerun the same command to resume."
+        ]
+        folder = tmp_path / signum.name
+        client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+        (killed[signum],) = runs(client)
+        assert killed[signum].info.status == "KILLED"
+        assert signum.name in killed[signum].data.tags["interrupted"]
+        (path,) = (folder / "checkpoints").glob("*/last.pt")
+        assert 1 <= load(path).epoch < 8  # intact, and written by the killed process
+        assert not list(path.parent.glob("*.tmp"))
+
+    folder = tmp_path / "SIGTERM"  # the rerun continues the killed run
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+    assert main(SIGNAL_RUN) == 0
+    capsys.readouterr()
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    (resumed,) = runs(client)
+    assert resumed.info.run_id == killed[signal.SIGTERM].info.run_id
+    assert resumed.info.status == "FINISHED"
+    assert_one_point_per_step(client, resumed.info.run_id, epochs=8, batches=1)
+
+
+def test_a_signal_inside_a_deferred_block_waits_for_its_end():
+    done = []
+    with (
+        pytest.raises(interrupts.RunInterrupted) as caught,
+        interrupts.stop_on_signals(),
+        interrupts.deferred(),
+    ):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        done.append("written")
+    assert done == ["written"] and interrupts.exit_status(caught.value) == 143
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+# --- items 4 and 5: killed before the first checkpoint, or between records and checkpoint ------
+
+
+def test_a_kill_before_the_checkpoint_resumes_into_the_same_run_with_one_point_per_step(
+    tmp_path, monkeypatch
+):
+    """SIGKILL after an epoch's MLflow records, before its checkpoint: at epoch 0 (no
+    checkpoint yet: the rerun must find the run) and at epoch 1 (the rerun must not log epoch 1
+    twice). Both processes run at once, each with its own store."""
+    overrides = ["method=cutmix", *TINY]
+    processes = {}
+    for epoch in (0, 1):
+        folder = tmp_path / f"epoch{epoch}"
+        folder.mkdir()
+        processes[epoch] = subprocess.Popen(
+            [*(sys.executable, KILLABLE, folder / "ckpt", json.dumps(overrides)),
+             *("--die-before-checkpoint", str(epoch))],
+            cwd=folder,
+            env=child_env(f"sqlite:///{folder / 'mlflow.db'}"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+    config = apply_overrides(preset("builtin"), overrides)
+    for epoch, process in processes.items():
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == -signal.SIGKILL, err
+        assert f"checkpoint {epoch}" in out
+        folder = tmp_path / f"epoch{epoch}"
+        store = f"sqlite:///{folder / 'mlflow.db'}"
+        client = MlflowClient(store)
+        (orphan,) = runs(client)
+        assert orphan.info.status == "RUNNING"
+        logged = client.get_metric_history(orphan.info.run_id, "test_top1_error")
+        assert [point.step for point in logged] == list(range(epoch + 1))  # the killed epoch's
+
+        monkeypatch.chdir(folder)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+        resumed = train(config, checkpoint_root=folder / "ckpt", progress=False)
+        (run,) = runs(client)
+        assert run.info.run_id == orphan.info.run_id == resumed.run_id
+        assert run.info.status == "FINISHED"
+        assert_one_point_per_step(client, resumed.run_id, epochs=3, batches=2)
+
+
+# --- item 6: the resume key --------------------------------------------------------------------
+
+
+def test_the_resume_key_ignores_download_workers_and_the_data_folder(tmp_path):
+    base = apply_overrides(preset("cifar100"), ["method=cutmix", "data_dir=~/data"])
+    same = [
+        ["download=true"],
+        ["workers=4"],
+        [f"data_dir={Path('~/data').expanduser()}/"],
+        ["data_dir=/elsewhere/cifar"],
+    ]
+    for changes in same:
+        assert checkpoint_path(apply_overrides(base, changes)) == checkpoint_path(base), changes
+    for changes in (["lr=0.1"], ["epochs=2"], ["method.alpha=0.5"], ["limit_eval_batches=3"]):
+        assert checkpoint_path(apply_overrides(base, changes)) != checkpoint_path(base), changes
+
+
+def test_a_run_resumes_without_download_and_with_other_workers(store, tmp_path):
+    config = tiny("vanilla", "epochs=2")
+
+    def stop(epoch: int, batch: int) -> None:
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, checkpoint_root=tmp_path, progress=False, batch_hook=stop)
+    again = apply_overrides(config, ["workers=1", "download=true"])
+    resumed = train(again, checkpoint_root=tmp_path, progress=False)
+    (run,) = runs(MlflowClient(store))
+    assert resumed.run_id == run.info.run_id and run.info.status == "FINISHED"
+    assert run.data.params["workers"] == "0"  # the run keeps what it started with
+
+
+# --- item 10: unreadable checkpoints, lost stores ----------------------------------------------
+
+
+def broken_checkpoints(tmp_path: Path) -> dict[str, bytes]:
+    good = tmp_path / "good.pt"
+    save_atomic(train_module.TrainState({}, {}, {}, {}, {}, 1, {}, "r", {}), good)
+    data = good.read_bytes()
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("unpickled",))
+
+    pickled = tmp_path / "pickle.pt"
+    torch.save({"version": 2, "model": Payload()}, pickled)
+    return {
+        "empty": b"",
+        "truncated": data[: len(data) // 2],
+        "garbage": os.urandom(300),
+        "pickle": pickled.read_bytes(),
+    }
+
+
+def test_an_unreadable_checkpoint_names_the_file_and_says_to_start_over(tmp_path):
+    for kind, content in broken_checkpoints(tmp_path).items():
+        path = tmp_path / kind / "last.pt"
+        path.parent.mkdir()
+        path.write_bytes(content)
+        with pytest.raises(UserError) as caught:
+            load(path)
+        message = str(caught.value)
+        assert str(path) in message and "unreadable" in message, kind
+        assert "--fresh" in message and "weights_only" not in message, kind
+
+
+def test_the_command_reports_an_unreadable_checkpoint_in_one_line_and_fresh_starts_over(
+    store, tmp_path, capsys
+):
+    args = ["train", "--method", "vanilla", "--epochs", "1", "--limit-batches", "1"]
+    args += ["--width", "4", "--no-progress", "--set", "limit_eval_batches=1"]
+    config = apply_overrides(preset("builtin"), ["method=vanilla", "epochs=1", "limit_batches=1"])
+    config = apply_overrides(config, ["width=4", "limit_eval_batches=1"])
+    path = checkpoint_path(config)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x80\x02garbage")
+    assert main(args) == 2
+    err = said(capsys.readouterr().err)
+    assert len(err) == 1 and str(path) in err[0] and "--fresh" in err[0]
+    assert main([*args, "--fresh"]) == 0
+    assert load(path).epoch == 1
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_a_checkpoint_whose_store_is_gone_says_what_happened(
+    store, tmp_path, monkeypatch, capsys, finished
+):
+    args = ["train", "--method", "vanilla", "--epochs", "2", "--limit-batches", "1"]
+    args += ["--width", "4", "--no-progress", "--set", "limit_eval_batches=1"]
+    if finished:
+        assert main(args) == 0
+    else:
+        monkeypatch.setattr(train_module, "_record", _record_then_stop)
+        assert main(args) == 130
+        monkeypatch.undo()
+        monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    # A new, empty store (MLflow keeps the old SQLite file open in this process, so deleting
+    # it would not show here): the store has lost the checkpoint's run.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'new.db'}")
+    assert main(args) == 2
+    err = said(capsys.readouterr().err)
+    assert len(err) == 1
+    assert "does not have" in err[0] and "--fresh" in err[0] and "MLFLOW_TRACKING_URI" in err[0]
+    assert f"logged to {store}" in err[0]
+
+
+_real_record = train_module._record
+
+
+def _record_then_stop(run, epoch, metrics):
+    _real_record(run, epoch, metrics)
+    raise KeyboardInterrupt
+
+
+# --- item 11: user errors in one line, exit 2; bugs keep their traceback -----------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["train", "--dataset", "cifar100", "--method", "comixup"], "--data-dir"),
+        (["train", "--method", "vanilla", "--set", "nonsense=1"], "unknown setting"),
+        (["compare", "--methods", "vanilla", "--set", "nonsense=1"], "unknown setting"),
+    ],
+)
+def test_user_errors_print_one_line_and_exit_2(store, capsys, argv, expected):
+    assert main(argv) == 2
+    err = said(capsys.readouterr().err)
+    assert len(err) == 1 and err[0].startswith(f"comixup-bench {argv[0]}: error: ")
+    assert expected in err[0]
+    assert not runs(MlflowClient(store))
+
+
+def test_an_unreachable_server_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    argv = ["train", "--method", "vanilla", "--epochs", "1", "--limit-batches", "1"]
+    assert main([*argv, "--width", "4", "--no-progress"]) == 2
+    err = said(capsys.readouterr().err)
+    assert len(err) == 1 and "127.0.0.1:9 is unreachable" in err[0]
+
+
+def test_a_bug_during_training_keeps_its_traceback_and_fails_the_run(store, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(train_module, "train_one_epoch", broken)
+    argv = ["train", "--method", "vanilla", "--epochs", "1", "--limit-batches", "1"]
+    with pytest.raises(ValueError, match="a bug") as caught:
+        main([*argv, "--width", "4", "--no-progress"])
+    assert not isinstance(caught.value, UserError)
+    (run,) = runs(MlflowClient(store))
+    assert run.info.status == "FAILED"
+
+
+# --- item 12: tags, timing across a resume, short runs -----------------------------------------
+
+
+def test_a_resumed_run_drops_the_interrupted_tag_and_times_every_epoch(store, tmp_path):
+    config = tiny("vanilla")  # 3 epochs of 2 batches, 1 warm-up batch per process
+
+    def stop(epoch: int, batch: int) -> None:
+        if (epoch, batch) == (1, 0):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, checkpoint_root=tmp_path, progress=False, batch_hook=stop)
+    client = MlflowClient(store)
+    assert "interrupted" in runs(client)[0].data.tags
+    resumed = train(config, checkpoint_root=tmp_path, progress=False)
+    (run,) = runs(client)
+    assert run.info.status == "FINISHED"
+    assert "interrupted" not in run.data.tags and "error" not in run.data.tags
+    # epoch 0: 2 batches, 1 warm-up; epochs 1-2 after the resume: 4 batches, 1 warm-up
+    assert resumed.metrics["timed_batches"] == 4
+    assert run.data.metrics["timed_batches"] == 4
+
+
+def test_a_run_shorter_than_its_warmup_reports_what_was_measured():
+    timer = BatchTimer(torch.device("cpu"), warmup=5)
+    for _ in range(3):
+        with timer.phase("step"):
+            sum(range(1000))
+        timer.end_batch({})
+    summary = timer.summary()
+    assert summary["timed_batches"] == 3 and summary["timing_includes_warmup"] == 1
+    assert summary["time_total_median_ms"] > 0
+    result = RunResult("abcdef12", summary, {}, Path("x"))
+    table = comparison_table({"vanilla": result})
+    assert table["s / batch (median)"][0] > 0
+    config = apply_overrides(preset("builtin"), ["limit_batches=1", "epochs=3"])
+    assert "include the warm-up" in notes(config, {"vanilla": result})
+    assert "warm-up" not in notes(config, {})
