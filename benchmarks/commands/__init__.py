@@ -21,12 +21,15 @@ from benchmarks.commands import (
     figure2,
     make_speech_builtin,
     prepare_tiny_imagenet,
+    sweep,
+    table,
     table2,
     table3,
     table4,
     table5,
     timing,
     train,
+    ttest,
 )
 
 COMMANDS = (
@@ -39,6 +42,9 @@ COMMANDS = (
     make_speech_builtin,
     train,
     compare,
+    sweep,
+    table,
+    ttest,
     timing,
     prepare_tiny_imagenet,
 )

@@ -21,3 +21,23 @@ TABLE5_MODELS = ("lenet", "vgg11")
 
 TABLE5_METHODS = ("vanilla", "input_mixup", "manifold_mixup", "cutmix", "puzzle_mix", "comixup")
 """``benchmarks.tables.table5.METHODS``: the supplement's columns, in its order."""
+
+SWEEP_EXPERIMENTS = (
+    "main",
+    "significance",
+    "sensitivity",
+    "vat",
+    "speech",
+    "calibration",
+    "timing",
+)
+"""``benchmarks.sweep.experiments.EXPERIMENTS``; the last five are filled by issue 13."""
+
+SCALES = ("paper", "smoke")
+"""``benchmarks.sweep.experiments.SCALES``."""
+
+LAUNCHERS = ("local", "slurm")
+"""``benchmarks.sweep.launch.LAUNCHERS``."""
+
+TABLE_EXPERIMENTS = ("main", "significance")
+"""The experiments ``comixup-bench table`` builds a table of."""

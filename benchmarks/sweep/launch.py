@@ -1,0 +1,132 @@
+"""Launchers: run a sweep's runs on this machine's processes or as a Slurm job array.
+
+Both execute :class:`benchmarks.sweep.job.SweepJob` s. ``local`` runs ``jobs`` at a time, each
+in a fresh process (its own torch threads and memory); ``slurm`` submits one submitit job
+array, whose tasks log to the tracking server named by ``MLFLOW_TRACKING_URI`` and are requeued
+through submitit's checkpointing hook when they hit their time limit or are preempted.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.sweep.experiments import Run
+from benchmarks.sweep.job import Outcome, SweepJob
+
+LAUNCHERS = ("local", "slurm")
+
+SERVER_HINT = (
+    "start a tracking server that every node can reach, e.g. `mlflow server "
+    "--backend-store-uri sqlite:///$HOME/mlflow/mlflow.db --artifacts-destination "
+    "$HOME/mlflow/artifacts --host 0.0.0.0 --port 5000` on a login node, then `export "
+    "MLFLOW_TRACKING_URI=http://<that host>:5000`"
+)
+
+
+def check_cluster_tracking(uri: str) -> None:
+    """A cluster sweep needs a tracking server: compute nodes may not share this machine's
+    files, and many jobs writing one SQLite file lose updates."""
+    if not uri.startswith(("http://", "https://")):
+        raise ValueError(
+            f"--launcher slurm needs MLFLOW_TRACKING_URI to name an MLflow tracking server, "
+            f"not the local store {uri!r}; {SERVER_HINT}."
+        )
+
+
+def slurm_minutes(text: str) -> int:
+    """Slurm's time formats (MM, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS) in whole minutes."""
+    match = re.fullmatch(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?", text.strip())
+    if not match:
+        raise ValueError(f"--slurm-time expects MM, HH:MM:SS or D-HH:MM:SS, got {text!r}.")
+    days, first, second, third = (int(g) if g else None for g in match.groups())
+    if days is None and second is None:  # MM
+        return first
+    if days is None and third is None:  # MM:SS
+        return first + (1 if second else 0)
+    hours, minutes, seconds = first, second or 0, third or 0
+    return (days or 0) * 1440 + hours * 60 + minutes + (1 if seconds else 0)
+
+
+@dataclass
+class SlurmOptions:
+    """The ``--slurm-*`` options; None leaves the cluster's default."""
+
+    partition: str | None = None
+    time: str | None = None
+    gpus_per_node: int | None = None
+    cpus_per_task: int | None = None
+    mem: str | None = None
+    array_parallelism: int | None = None
+    account: str | None = None
+    setup: list[str] = field(default_factory=list)
+    additional: dict[str, str] = field(default_factory=dict)
+
+    def parameters(self) -> dict:
+        """submitit ``AutoExecutor.update_parameters`` keywords."""
+        chosen = {
+            "slurm_partition": self.partition,
+            "timeout_min": slurm_minutes(self.time) if self.time else None,
+            "gpus_per_node": self.gpus_per_node,
+            "cpus_per_task": self.cpus_per_task,
+            "slurm_mem": self.mem,
+            "slurm_array_parallelism": self.array_parallelism,
+            "slurm_account": self.account,
+            "slurm_setup": list(self.setup) or None,
+            "slurm_additional_parameters": dict(self.additional) or None,
+        }
+        return {key: value for key, value in chosen.items() if value is not None}
+
+
+Report = Callable[[Run, Outcome | None, BaseException | None], None]
+
+
+def launch_local(
+    runs: Sequence[Run],
+    *,
+    jobs: int,
+    checkpoint_root: Path,
+    tracking_uri: str,
+    report: Report,
+) -> None:
+    """Train ``runs``, ``jobs`` at a time, each in a fresh process; ``report`` hears of each
+    run as it ends (its outcome, or the error it failed with)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
+        futures = {pool.submit(SweepJob(run, checkpoint_root, tracking_uri)): run for run in runs}
+        for future in as_completed(futures):
+            error = future.exception()
+            report(futures[future], None if error else future.result(), error)
+
+
+def submit_slurm(
+    runs: Sequence[Run],
+    options: SlurmOptions,
+    *,
+    folder: Path,
+    checkpoint_root: Path,
+    tracking_uri: str,
+    name: str,
+) -> list:
+    """Submit ``runs`` as one job array; the submitit jobs, in the order of ``runs``."""
+    import submitit
+
+    check_cluster_tracking(tracking_uri)
+    executor = submitit.AutoExecutor(folder=Path(folder) / "%j", cluster="slurm")
+    executor.update_parameters(name=name, **options.parameters())
+    with executor.batch():
+        submitted = [executor.submit(SweepJob(run, checkpoint_root, tracking_uri)) for run in runs]
+    return submitted
+
+
+def wait_slurm(runs: Sequence[Run], submitted: Sequence, report: Report) -> None:
+    """Block until every job of the array has ended, reporting each."""
+    for run, job in zip(runs, submitted, strict=True):
+        try:
+            report(run, job.result(), None)
+        except Exception as error:
+            report(run, None, error)

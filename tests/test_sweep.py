@@ -1,0 +1,173 @@
+"""The sweep without a cluster: experiments, run states, the local launcher end to end with
+real runs in a private MLflow store, and the statistics of the tables."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+from scipy import stats
+from sweep_fixtures import tiny_set
+
+from benchmarks.cli import main
+from benchmarks.commands import names
+from benchmarks.sweep import experiments, launch
+from benchmarks.sweep.experiments import EXPERIMENTS, expand
+from benchmarks.sweep.state import run_states
+from benchmarks.tables import significance as sig
+from benchmarks.tables.main_table import main_table
+from benchmarks.tables.sweep_runs import finished
+
+
+def test_names_match_the_registries():
+    assert tuple(EXPERIMENTS) == names.SWEEP_EXPERIMENTS
+    assert names.SCALES == experiments.SCALES
+    assert names.LAUNCHERS == launch.LAUNCHERS
+
+
+def test_the_paper_grids():
+    main_runs = expand("main")
+    assert len(main_runs) == 5 * 6 * 3
+    assert len({run.key for run in main_runs}) == len(main_runs)
+    assert {run.config.epochs for run in main_runs if run.setting.startswith("cifar100")} == {300}
+    imagenet = [run for run in main_runs if run.setting == "imagenet/resnet50"]
+    assert imagenet and all(run.config.phases for run in imagenet)
+    significance = expand("significance")
+    assert len(significance) == 2 * 10
+    assert {run.method for run in significance} == {"puzzle_mix", "comixup"}
+    assert len(expand("significance", seeds=4)) == 8
+    smoke = expand("significance", scale="smoke")
+    assert all(run.config.dataset == "builtin" for run in smoke)
+
+
+def test_the_key_names_what_changes_the_result():
+    [run] = expand("significance", seeds=1)[:1]
+    [moved] = expand("significance", seeds=1, overrides=["data_dir=/elsewhere"])[:1]
+    [changed] = expand("significance", seeds=1, overrides=["lr=0.1"])[:1]
+    assert run.key == moved.key
+    assert run.key != changed.key
+
+
+@pytest.mark.parametrize("name", ["sensitivity", "vat", "speech", "calibration", "timing"])
+def test_declared_experiments_say_they_are_filled_later(name):
+    with pytest.raises(ValueError, match="filled by issue 13"):
+        expand(name)
+
+
+def test_the_grid_fields_cannot_be_overridden():
+    with pytest.raises(ValueError, match="grid sets"):
+        expand("significance", overrides=["seed=3"])
+
+
+def test_slurm_options():
+    assert launch.slurm_minutes("90") == 90
+    assert launch.slurm_minutes("02:30:00") == 150
+    assert launch.slurm_minutes("1-00:00:00") == 1440
+    assert launch.slurm_minutes("1-02") == 1560
+    with pytest.raises(ValueError, match="D-HH:MM:SS"):
+        launch.slurm_minutes("soon")
+    options = launch.SlurmOptions(partition="gpu", time="01:00:00", additional={"qos": "high"})
+    assert options.parameters() == {
+        "slurm_partition": "gpu",
+        "timeout_min": 60,
+        "slurm_additional_parameters": {"qos": "high"},
+    }
+
+
+def test_a_slurm_sweep_refuses_a_local_store(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert main(["sweep", "significance", "--scale", "smoke", "--launcher", "slurm"]) == 2
+    error = capsys.readouterr().err
+    assert "mlflow server" in error and "--artifacts-destination" in error
+
+
+def test_holm_adjusts_step_down():
+    # p sorted 0.01, 0.02, 0.03, 0.04 with m = 4: 0.04, 0.06, 0.06 (monotone), 0.06
+    adjusted = sig.holm([0.03, 0.01, math.nan, 0.04, 0.02])
+    assert adjusted[1] == pytest.approx(0.04)
+    assert adjusted[4] == pytest.approx(0.06)
+    assert adjusted[0] == pytest.approx(0.06)
+    assert adjusted[3] == pytest.approx(0.06)
+    assert math.isnan(adjusted[2])
+
+
+def test_seeds_for_power_against_the_textbook_value_and_a_simulation():
+    # dz = 0.5, two-sided 0.05, power 0.8: 34 pairs (Cohen; G*Power gives the same)
+    assert sig.seeds_for_power(0.5) == 34
+    n = int(sig.seeds_for_power(0.8))
+    assert sig.paired_power(0.8, n) >= 0.8 > sig.paired_power(0.8, n - 1)
+    rng = np.random.default_rng(0)
+    diffs = rng.normal(0.8, 1.0, size=(4000, n))
+    p = stats.ttest_1samp(diffs, 0.0, axis=1).pvalue
+    assert abs((p < 0.05).mean() - sig.paired_power(0.8, n)) < 0.03
+
+
+def test_paired_test_against_the_definitions():
+    first = np.array([20.1, 20.9, 20.4, 21.0, 20.6])
+    second = np.array([19.8, 20.1, 20.3, 20.2, 19.9])
+    result = sig.paired_test(first, second)
+    diff = first - second
+    t = diff.mean() / (diff.std(ddof=1) / math.sqrt(len(diff)))
+    assert result["T"] == pytest.approx(t)
+    assert result["dof"] == 4
+    assert result["P one-sided"] == pytest.approx(result["P two-sided"] / 2)
+    half = stats.t.ppf(0.975, 4) * diff.std(ddof=1) / math.sqrt(5)
+    assert result["CI low"] == pytest.approx(diff.mean() - half)
+    assert result["Wilcoxon P"] == pytest.approx(stats.wilcoxon(diff).pvalue)
+
+
+def test_the_papers_p_is_one_sided():
+    row = sig.paper_row()
+    assert round(row["P one-sided"], 2) == 0.02
+    assert round(row["P two-sided"], 2) == 0.05
+
+
+def test_local_sweep_status_rerun_and_tables(tmp_path, monkeypatch, capsys):
+    """Four real runs on this machine's processes, two at a time; then the status, a rerun
+    that launches nothing, and both tables from the runs."""
+    monkeypatch.chdir(tmp_path)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    selection = ["significance", "--scale", "smoke", "--seeds", "2", *tiny_set()]
+    assert main(["sweep", *selection, "--jobs", "2"]) == 0
+    assert "4 done, 0 failed" in capsys.readouterr().out
+    assert main(["sweep", *selection, "--status"]) == 0
+    status = capsys.readouterr().out
+    assert "4 of 4 runs done" in status and "to do" not in status
+    assert main(["sweep", *selection]) == 0
+    assert "nothing to launch" in capsys.readouterr().out
+
+    runs = expand("significance", scale="smoke", seeds=2, overrides=tiny_set()[1::2])
+    states = run_states(runs, MlflowClient(store))
+    tidy = finished(states)
+    assert len(tidy) == 4
+    for state in states:
+        run = MlflowClient(store).get_run(state.run_id)
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["sweep.key"] == state.run.key
+
+    assert main(["ttest", *selection[1:], "--out", "reports"]) == 0
+    text = (tmp_path / "reports" / "significance.md").read_text()
+    assert "paper, Section 6.5" in text and "this suite" in text
+
+    _, numbers = main_table(tidy, [("builtin/preactresnet18", "comixup")])
+    cell = tidy[tidy["method"] == "comixup"]["median10"]
+    assert numbers.loc[0, "median10 mean"] == pytest.approx(cell.mean())
+    assert numbers.loc[0, "seeds"] == 2
+    assert set(numbers.loc[0, "MLflow runs"].split()) == set(
+        tidy[tidy["method"] == "comixup"]["run_id"]
+    )
+    pairs = sig.all_pairs(tidy, ["puzzle_mix", "comixup"])
+    assert list(pairs["pairs"]) == [2]
+
+
+def test_a_table_names_its_missing_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert main(["table", "main", "--scale", "smoke", "--out", "reports"]) == 0
+    text = (tmp_path / "reports" / "main.md").read_text()
+    assert "Missing or unfinished (12 of 12 runs" in text
+    assert "builtin/preactresnet18/cutmix seed 1 (to do)" in text
