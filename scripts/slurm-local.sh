@@ -62,9 +62,11 @@ AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
-# Short timers: a test's cancelled or requeued job is seen at once.
+# Short timers: a test's cancelled or requeued job is seen at once, and a cancelled job's
+# processes are killed right after SIGTERM (submitit ignores SIGTERM; a cluster's default
+# KillWait of 30 s would let a short test run finish first).
 MinJobAge=60
-KillWait=2
+KillWait=0
 SchedulerParameters=sched_interval=1
 $node State=UNKNOWN
 PartitionName=local Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO

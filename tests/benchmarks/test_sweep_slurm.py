@@ -80,7 +80,7 @@ def wait_for(condition, what: str, timeout: float = 120) -> None:
 def test_requeued_and_cancelled_jobs_resume_into_their_runs(cluster_env, tmp_path):
     """Three copies of one run, each with its own checkpoint folder: one uninterrupted, one
     requeued by ``scontrol requeue`` mid-run, one ``scancel`` led and launched again."""
-    [run] = expand("significance", scale="smoke", seeds=1, overrides=[*TINY[1:], "epochs=10"])[:1]
+    [run] = expand("significance", scale="smoke", seeds=1, overrides=[*TINY[1:], "epochs=12"])[:1]
     roots = {name: tmp_path / name for name in ("reference", "requeued", "cancelled")}
     options = launch.SlurmOptions()
     common = {"folder": tmp_path / "slurm", "tracking_uri": cluster_env, "name": "resume"}
@@ -115,11 +115,13 @@ def test_requeued_and_cancelled_jobs_resume_into_their_runs(cluster_env, tmp_pat
     for name, state in started.items():
         assert state.epoch < run.config.epochs, f"{name} ended before the signal"
 
-    reference = jobs["reference"].result()
-    requeued = jobs["requeued"].result()
     with pytest.raises(Exception):  # noqa: B017 - submitit's error for a cancelled job varies
         jobs["cancelled"].result()
+    cut = load(checkpoints["cancelled"]).epoch
+    assert cut < run.config.epochs, "the cancelled job finished before Slurm killed it"
     relaunched = launch.submit_slurm([run], options, checkpoint_root=roots["cancelled"], **common)
+    reference = jobs["reference"].result()
+    requeued = jobs["requeued"].result()
     cancelled = relaunched[0].result()
 
     client = MlflowClient(cluster_env)
