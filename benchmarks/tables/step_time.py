@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from benchmarks.batch_timer import PHASES, BatchTimer
 from benchmarks.configs import TrainConfig
 from benchmarks.engine import training_step
+from benchmarks.tables.paper import published
 from benchmarks.environment import describe_device
 from benchmarks.methods import METHOD_NAMES, get_method
 from benchmarks.models import get_model
@@ -29,8 +30,12 @@ from benchmarks.optim import build_optimizer
 EXPERIMENT = "timing"
 """The MLflow experiment of the timing runs."""
 
-PAPER_RATIOS = {("comixup", "vanilla"): 2.58, ("comixup", "puzzle_mix"): 1.04}
-"""Co-Mixup supplement, ImageNet ResNet-50 timing."""
+_PAPER = published("timing")
+PAPER_RATIOS = {
+    ("comixup", "vanilla"): _PAPER["ratio_comixup_vanilla"],
+    ("comixup", "puzzle_mix"): _PAPER["ratio_comixup_puzzle_mix"],
+}
+"""Co-Mixup supplement, ImageNet ResNet-50 timing (paper_values.toml)."""
 
 
 @dataclass(frozen=True)
