@@ -21,11 +21,11 @@ from tqdm.auto import tqdm
 from benchmarks.batch_timer import PHASES, BatchTimer
 from benchmarks.configs import TrainConfig
 from benchmarks.engine import training_step
-from benchmarks.tables.paper import published
 from benchmarks.environment import describe_device
 from benchmarks.methods import METHOD_NAMES, get_method
 from benchmarks.models import get_model
 from benchmarks.optim import build_optimizer
+from benchmarks.tables.paper import published
 
 EXPERIMENT = "timing"
 """The MLflow experiment of the timing runs."""
