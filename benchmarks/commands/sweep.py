@@ -12,6 +12,7 @@ Examples:
     comixup-bench sweep significance --scale smoke --status
     comixup-bench sweep main --launcher slurm --slurm-partition gpu --slurm-time 2-00:00:00
     comixup-bench sweep main --launcher slurm --slurm-gpus-per-node 1 --slurm-mem 32G --wait
+    comixup-bench sweep main --scale paper --launcher slurm --slurm-gpus-per-node 4  # torchrun x4
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--dry-run", action="store_true", help="list the runs a launch would start")
     parser.add_argument("--launcher", choices=LAUNCHERS, default="local", help="%(choices)s")
     parser.add_argument("--jobs", type=positive_int, default=1, help="local: runs at a time")
+    parser.add_argument(
+        "--processes-per-run",
+        type=positive_int,
+        help="processes per run, under torchrun inside its job: one per GPU "
+        "(default: --slurm-gpus-per-node, else 1)",
+    )
     parser.add_argument(
         "--checkpoint-root", type=Path, default=Path("checkpoints"), help="checkpoint folder"
     )
@@ -133,7 +140,10 @@ def _run(args: argparse.Namespace) -> int:
             print(f"FAILED  {run.cell} seed {run.seed}: {type(error).__name__}: {error}")
 
     started = time.perf_counter()
-    common = {"checkpoint_root": args.checkpoint_root, "tracking_uri": uri}
+    processes = args.processes_per_run or (
+        args.slurm_gpus_per_node if args.launcher == "slurm" and args.slurm_gpus_per_node else 1
+    )
+    common = {"checkpoint_root": args.checkpoint_root, "tracking_uri": uri, "processes": processes}
     if args.launcher == "local":
         launch.launch_local(todo, jobs=args.jobs, report=report, **common)
     else:

@@ -6,13 +6,22 @@ from the run's checkpoint into the same MLflow run whenever one exists. It is a 
 :meth:`SweepJob.checkpoint`, which hands back the same job to run again; the requeued job then
 resumes from the last checkpoint the runner wrote (at the end of each epoch), so nothing else
 needs saving in the handler.
+
+A run given several processes (``processes`` > 1: a job with several GPUs) trains under
+``torchrun`` started inside the job: one process per device (``benchmarks.sweep.worker``), rank 0
+logging to MLflow and handing its outcome back through a file. Requeue and cancel still act on
+the job, whose processes Slurm stops together.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import pickle
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import submitit
@@ -29,26 +38,57 @@ class Outcome:
 
 
 class SweepJob(submitit.helpers.Checkpointable):
-    def __init__(self, run: Run, checkpoint_root: Path, tracking_uri: str) -> None:
+    def __init__(
+        self, run: Run, checkpoint_root: Path, tracking_uri: str, processes: int = 1
+    ) -> None:
+        if processes < 1:
+            raise ValueError(f"processes per run must be at least 1, got {processes}.")
         self.run = run
         self.checkpoint_root = Path(checkpoint_root).resolve()
         self.tracking_uri = tracking_uri
+        self.processes = processes
 
     def __call__(self) -> Outcome:
         # The MLflow run is created inside train(); the sweep's tags reach it through the
         # run-context plugin (benchmarks.sweep.tags), which reads this variable.
         os.environ[tags.ENV] = json.dumps(tags.run_tags(self.run))
         os.environ["MLFLOW_TRACKING_URI"] = self.tracking_uri
-        from benchmarks.train import train
-
         try:
-            result = train(
-                self.run.config, resume=True, checkpoint_root=self.checkpoint_root, progress=False
-            )
+            return self._train() if self.processes == 1 else self._torchrun()
         except Exception as error:
             record_failure(self.run, error)
             raise
+
+    def _train(self) -> Outcome:
+        from benchmarks.train import train
+
+        result = train(
+            self.run.config, resume=True, checkpoint_root=self.checkpoint_root, progress=False
+        )
         return Outcome(self.run.key, result.run_id, result.metrics)
+
+    def _torchrun(self) -> Outcome:
+        with tempfile.TemporaryDirectory(prefix="comixup-sweep-") as folder:
+            job_file, outcome_file = Path(folder, "job.pkl"), Path(folder, "outcome.json")
+            job_file.write_bytes(pickle.dumps(self))
+            command = [
+                sys.executable, "-m", "torch.distributed.run", "--standalone",
+                f"--nproc-per-node={self.processes}",
+                "-m", "benchmarks.sweep.worker", str(job_file), str(outcome_file),
+            ]  # fmt: skip
+            finished = subprocess.run(command, check=False)
+            if finished.returncode != 0 or not outcome_file.exists():
+                raise RuntimeError(
+                    f"torchrun with {self.processes} processes exited with status "
+                    f"{finished.returncode}; the ranks' errors are in this job's log."
+                )
+            return Outcome(**json.loads(outcome_file.read_text()))
+
+    def train_as_rank(self, outcome_file: Path) -> None:
+        """One torchrun process: train; rank 0 writes the outcome for the job."""
+        outcome = self._train()
+        if int(os.environ.get("RANK", "0")) == 0:
+            Path(outcome_file).write_text(json.dumps(asdict(outcome)))
 
     def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
         """Run again after a requeue; train() resumes from the run's own checkpoint."""

@@ -92,12 +92,17 @@ def launch_local(
     checkpoint_root: Path,
     tracking_uri: str,
     report: Report,
+    processes: int = 1,
 ) -> None:
-    """Train ``runs``, ``jobs`` at a time, each in a fresh process; ``report`` hears of each
-    run as it ends (its outcome, or the error it failed with)."""
+    """Train ``runs``, ``jobs`` at a time, each in a fresh process (``processes`` > 1: under
+    torchrun); ``report`` hears of each run as it ends (its outcome, or the error it failed
+    with)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = {pool.submit(SweepJob(run, checkpoint_root, tracking_uri)): run for run in runs}
+        futures = {
+            pool.submit(SweepJob(run, checkpoint_root, tracking_uri, processes)): run
+            for run in runs
+        }
         for future in as_completed(futures):
             error = future.exception()
             report(futures[future], None if error else future.result(), error)
@@ -111,15 +116,19 @@ def submit_slurm(
     checkpoint_root: Path,
     tracking_uri: str,
     name: str,
+    processes: int = 1,
 ) -> list:
-    """Submit ``runs`` as one job array; the submitit jobs, in the order of ``runs``."""
+    """Submit ``runs`` as one job array; the submitit jobs, in the order of ``runs``. A run
+    with ``processes`` > 1 trains under torchrun inside its job, one process per GPU."""
     import submitit
 
     check_cluster_tracking(tracking_uri)
     executor = submitit.AutoExecutor(folder=Path(folder) / "%j", cluster="slurm")
     executor.update_parameters(name=name, **options.parameters())
     with executor.batch():
-        submitted = [executor.submit(SweepJob(run, checkpoint_root, tracking_uri)) for run in runs]
+        submitted = [
+            executor.submit(SweepJob(run, checkpoint_root, tracking_uri, processes)) for run in runs
+        ]
     return submitted
 
 

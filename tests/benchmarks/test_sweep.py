@@ -171,3 +171,24 @@ def test_a_table_names_its_missing_runs(tmp_path, monkeypatch):
     text = (tmp_path / "reports" / "main.md").read_text()
     assert "Missing or unfinished (12 of 12 runs" in text
     assert "builtin/preactresnet18/cutmix seed 1 (to do)" in text
+
+
+def test_a_run_with_two_processes_trains_under_torchrun(tmp_path, monkeypatch, capsys):
+    """--processes-per-run 2: each run is one torchrun of two gloo processes on the CPU (as a
+    job with two GPUs runs one process per GPU), logging one MLflow run of world size 2."""
+    monkeypatch.chdir(tmp_path)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    selection = ["significance", "--scale", "smoke", "--seeds", "1", *tiny_set()]
+    assert main(["sweep", *selection, "--processes-per-run", "2"]) == 0
+    assert "2 done, 0 failed" in capsys.readouterr().out
+    runs = expand("significance", scale="smoke", seeds=1, overrides=tiny_set()[1::2])
+    client = MlflowClient(store)
+    for state in run_states(runs, client):
+        assert state.state == "done"
+        run = client.get_run(state.run_id)
+        assert run.data.params["world_size"] == "2"
+        assert run.data.tags["sweep.key"] == state.run.key
+        steps = [m.step for m in client.get_metric_history(state.run_id, "test_top1_error")]
+        assert sorted(steps) == [0, 1]
+    assert len(client.search_runs([e.experiment_id for e in client.search_experiments()])) == 2
