@@ -78,10 +78,12 @@ def wait_for(condition, what: str, timeout: float = 120) -> None:
 
 
 def test_requeued_and_cancelled_jobs_resume_into_their_runs(cluster_env, tmp_path):
-    """Three copies of one run, each with its own checkpoint folder: one uninterrupted, one
-    requeued by ``scontrol requeue`` mid-run, one ``scancel`` led and launched again."""
+    """Four copies of one run, each with its own checkpoint folder: one uninterrupted, one
+    requeued by ``scontrol requeue`` mid-run, one sent SIGUSR2 (Slurm's time-limit and
+    preemption signal: submitit's checkpointing hook requeues it), one ``scancel`` led and
+    launched again."""
     [run] = expand("significance", scale="smoke", seeds=1, overrides=[*TINY[1:], "epochs=12"])[:1]
-    roots = {name: tmp_path / name for name in ("reference", "requeued", "cancelled")}
+    roots = {name: tmp_path / name for name in ("reference", "requeued", "preempted", "cancelled")}
     options = launch.SlurmOptions()
     common = {"folder": tmp_path / "slurm", "tracking_uri": cluster_env, "name": "resume"}
     jobs = {
@@ -89,7 +91,11 @@ def test_requeued_and_cancelled_jobs_resume_into_their_runs(cluster_env, tmp_pat
         for name, root in roots.items()
     }
     checkpoints = {name: checkpoint_path(run.config, root) for name, root in roots.items()}
-    signals = {"requeued": ["scontrol", "requeue"], "cancelled": ["scancel"]}
+    signals = {
+        "requeued": ["scontrol", "requeue"],
+        "preempted": ["scancel", "--signal=USR2"],
+        "cancelled": ["scancel"],
+    }
     started = {}
 
     def signal_after_first_checkpoint() -> bool:
@@ -101,17 +107,18 @@ def test_requeued_and_cancelled_jobs_resume_into_their_runs(cluster_env, tmp_pat
 
     wait_for(signal_after_first_checkpoint, "the first checkpoints", timeout=180)
     # Slurm holds a requeued job back for a while (its begin time); let it start at once.
-    wait_for(
-        lambda: (
-            subprocess.run(
-                ["scontrol", "update", f"JobId={jobs['requeued'].job_id}", "StartTime=now"],
-                capture_output=True,
-            ).returncode
-            == 0
-        ),
-        "the requeued job to be pending",
-        timeout=30,
-    )
+    for name in ("requeued", "preempted"):
+        wait_for(
+            lambda name=name: (
+                subprocess.run(
+                    ["scontrol", "update", f"JobId={jobs[name].job_id}", "StartTime=now"],
+                    capture_output=True,
+                ).returncode
+                == 0
+            ),
+            f"the {name} job to be pending",
+            timeout=60,
+        )
     for name, state in started.items():
         assert state.epoch < run.config.epochs, f"{name} ended before the signal"
 
@@ -122,10 +129,15 @@ def test_requeued_and_cancelled_jobs_resume_into_their_runs(cluster_env, tmp_pat
     relaunched = launch.submit_slurm([run], options, checkpoint_root=roots["cancelled"], **common)
     reference = jobs["reference"].result()
     requeued = jobs["requeued"].result()
+    preempted = jobs["preempted"].result()
     cancelled = relaunched[0].result()
 
     client = MlflowClient(cluster_env)
-    for name, outcome in (("requeued", requeued), ("cancelled", cancelled)):
+    for name, outcome in (
+        ("requeued", requeued),
+        ("preempted", preempted),
+        ("cancelled", cancelled),
+    ):
         assert outcome.run_id == started[name].run_id, name
         assert client.get_run(outcome.run_id).info.status == "FINISHED"
         for key in ("test_top1_error_median_last10", "test_top1_error_last", "test_loss"):
@@ -135,10 +147,11 @@ def test_requeued_and_cancelled_jobs_resume_into_their_runs(cluster_env, tmp_pat
             m.step: m.value for m in client.get_metric_history(reference.run_id, "test_loss")
         }
         assert history == expected, name
-    assert "REQUEUE" in subprocess.run(
-        ["sacct", "-n", "-D", "-X", "-P", "-j", jobs["requeued"].job_id, "-o", "State"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    for name in ("requeued", "preempted"):
+        assert "REQUEUE" in subprocess.run(
+            ["sacct", "-n", "-D", "-X", "-P", "-j", jobs[name].job_id, "-o", "State"],
+            capture_output=True, text=True, check=True,
+        ).stdout, name  # fmt: skip
 
 
 def test_a_failing_job_is_failed_in_mlflow_and_in_the_status(cluster_env, capsys):
