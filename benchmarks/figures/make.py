@@ -19,7 +19,7 @@ import torch
 from benchmarks.errors import UserError
 from benchmarks.figures import draw
 from benchmarks.figures.mixes import Mix, comixup_mix, pairwise_mixes
-from benchmarks.figures.photos import PhotoBatch, builtin_batch, imagenet_batch
+from benchmarks.figures.photos import IMAGE_SIZE, PhotoBatch, builtin_batch, imagenet_batch
 from benchmarks.figures.saliency import model_saliency, spectral_residual
 
 EXPERIMENT = "figures"
@@ -108,21 +108,27 @@ def _saliency(batch: PhotoBatch, run_id: str | None) -> tuple[torch.Tensor, str]
 
 
 def compute(
-    *, seed: int, tau_large: float, run_id: str | None = None, imagenet_dir: Path | None = None
+    *,
+    seed: int,
+    tau_large: float,
+    run_id: str | None = None,
+    imagenet_dir: Path | None = None,
+    image_size: int = IMAGE_SIZE,
 ) -> tuple[PhotoBatch, torch.Tensor, str, list[Mix]]:
     """The batch, its saliency (and what it is), and the mixes: Co-Mixup at the default tau,
-    at ``tau_large``, then the pairwise mixers."""
+    at ``tau_large``, then the pairwise mixers. ``image_size`` other than ImageNet's 224 is
+    for quick tests."""
     from comixup.config import CoMixupConfig
 
     generator = torch.Generator().manual_seed(seed)
     if imagenet_dir is not None:
-        batch = imagenet_batch(imagenet_dir, generator)
+        batch = imagenet_batch(imagenet_dir, generator, size=image_size)
     else:
-        batch = builtin_batch(generator)
+        batch = builtin_batch(generator, size=image_size)
     saliency, what = _saliency(batch, run_id)
     mixes = [
         comixup_mix(batch.images, saliency, tau=CoMixupConfig().tau, seed=seed),
-        comixup_mix(batch.images, saliency, tau=tau_large, seed=seed),
+        comixup_mix(batch.images, saliency, tau=tau_large, seed=seed, key="comixup_larger_tau"),
         *pairwise_mixes(batch.images, saliency, seed=seed),
     ]
     return batch, saliency, what, mixes
@@ -224,6 +230,7 @@ def make_figures(
     run_id: str | None = None,
     imagenet_dir: Path | None = None,
     command: str = "comixup-bench figures",
+    image_size: int = IMAGE_SIZE,
 ) -> FigureSet:
     """Write the PNGs (and ``figures.md``) to ``out`` and log them to MLflow."""
     from benchmarks.tracking import setup_tracking
@@ -231,7 +238,11 @@ def make_figures(
     setup_tracking(EXPERIMENT)
     start = time.perf_counter()
     batch, saliency, what, mixes = compute(
-        seed=seed, tau_large=tau_large, run_id=run_id, imagenet_dir=imagenet_dir
+        seed=seed,
+        tau_large=tau_large,
+        run_id=run_id,
+        imagenet_dir=imagenet_dir,
+        image_size=image_size,
     )
     pngs = write_pngs(out, batch, saliency, what, mixes, seed)
     notes = out / FILES["summary"]
@@ -243,14 +254,7 @@ def make_figures(
         "inputs": batch.source,
         "saliency": what,
     }
-    metrics = {
-        f"sources_per_output.{_metric_name(mix.name)}": mix.sources.float().mean().item()
-        for mix in mixes
-    }
+    metrics = {f"sources_per_output.{mix.key}": mix.sources.float().mean().item() for mix in mixes}
     logged = log_to_mlflow(files, run_id, params, metrics)
     sources = {mix.name: mix.sources.tolist() for mix in mixes}
     return FigureSet(files, logged, what, sources, time.perf_counter() - start)
-
-
-def _metric_name(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name.lower()).strip("_")

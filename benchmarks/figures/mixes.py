@@ -37,9 +37,11 @@ README's Tiny-ImageNet command does (the CIFAR-100 t_size of 4 px is meant for 3
 @dataclass(frozen=True)
 class Mix:
     """One mixer's outputs for the batch: images (B, 3, H, W), each output's share of each
-    input (B, B), the mixer's name and the settings a caption should name."""
+    input (B, B), the mixer's name, a key for metric names and the settings a caption
+    should name."""
 
     name: str
+    key: str
     images: torch.Tensor
     shares: torch.Tensor
     settings: str
@@ -54,7 +56,9 @@ def _generator(seed: int, offset: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1000 + offset)
 
 
-def comixup_mix(images: torch.Tensor, saliency: torch.Tensor, *, tau: float, seed: int) -> Mix:
+def comixup_mix(
+    images: torch.Tensor, saliency: torch.Tensor, *, tau: float, seed: int, key: str = "comixup"
+) -> Mix:
     """Co-Mixup with the paper's settings but ``tau``, the whole batch as one partition (as
     the paper's figures: 24 inputs, 24 outputs)."""
     batch = images.shape[0]
@@ -63,7 +67,7 @@ def comixup_mix(images: torch.Tensor, saliency: torch.Tensor, *, tau: float, see
     mixed, _, shares = mixer.mix_with_shares(
         images, torch.arange(batch), saliency=saliency, generator=_generator(seed, 0)
     )
-    return Mix(f"Co-Mixup (tau {tau:g})", mixed, shares, f"tau {tau:g}, m = m' = {batch}")
+    return Mix(f"Co-Mixup (tau {tau:g})", key, mixed, shares, f"tau {tau:g}, m = m' = {batch}")
 
 
 def pairwise_mixes(images: torch.Tensor, saliency: torch.Tensor, *, seed: int) -> list[Mix]:
@@ -75,21 +79,31 @@ def pairwise_mixes(images: torch.Tensor, saliency: torch.Tensor, *, seed: int) -
     x, y = InputMixup(alpha=alpha, num_classes=batch)(
         images, identity, generator=_generator(seed, 1)
     )
-    mixes.append(Mix("Input Mixup", x, y, f"alpha {alpha:g}"))
+    mixes.append(Mix("Input Mixup", "input_mixup", x, y, f"alpha {alpha:g}"))
 
     alpha = ManifoldMixupConfig().alpha
     pairing = draw_pairing(batch, alpha, per_sample=False, generator=_generator(seed, 2))
     one_hot = torch.eye(batch)
     shares = mix_pair_labels(one_hot, pairing, pairing.lam)
     mixes.append(
-        Mix("Manifold Mixup (k = 0)", mix_pair_tensors(images, pairing), shares, f"alpha {alpha:g}")
+        Mix(
+            "Manifold Mixup (k = 0)",
+            "manifold_mixup_input",
+            mix_pair_tensors(images, pairing),
+            shares,
+            f"alpha {alpha:g}",
+        )
     )
 
     alpha = CutMixConfig().alpha
     x, y = CutMix(alpha=alpha, num_classes=batch)(images, identity, generator=_generator(seed, 3))
-    mixes.append(Mix("CutMix", x, y, f"alpha {alpha:g}"))
+    mixes.append(Mix("CutMix", "cutmix", x, y, f"alpha {alpha:g}"))
 
     mixer = PuzzleMix(PUZZLE_MIX, num_classes=batch)
     x, y = mixer(images, identity, saliency=saliency, generator=_generator(seed, 4))
-    mixes.append(Mix("Puzzle Mix", x, y, f"alpha {PUZZLE_MIX.alpha:g}, transport at block size"))
+    mixes.append(
+        Mix(
+            "Puzzle Mix", "puzzle_mix", x, y, f"alpha {PUZZLE_MIX.alpha:g}, transport at block size"
+        )
+    )
     return mixes

@@ -119,7 +119,10 @@ def builtin_batch(generator: torch.Generator, size: int = IMAGE_SIZE) -> PhotoBa
 
 
 def imagenet_batch(
-    data_dir: Path, generator: torch.Generator, batch_size: int = BATCH_SIZE
+    data_dir: Path,
+    generator: torch.Generator,
+    batch_size: int = BATCH_SIZE,
+    size: int = IMAGE_SIZE,
 ) -> PhotoBatch:
     """``batch_size`` ImageNet validation images: the classes in an order drawn from
     ``generator``, one image of each in turn (a second round when there are fewer classes than
@@ -142,7 +145,8 @@ def imagenet_batch(
             "--imagenet-dir at the full validation set."
         )
     chosen = _round_robin(folder.targets, len(folder.classes), batch_size, generator)
-    images = [_evaluation_view(folder.loader(folder.samples[i][0]), RESIZE) for i in chosen]
+    resize = RESIZE * size // IMAGE_SIZE
+    images = [_evaluation_view(folder.loader(folder.samples[i][0]), resize, size) for i in chosen]
     labels = torch.tensor([folder.targets[i] for i in chosen])
     names = tuple(folder.classes[folder.targets[i]] for i in chosen)
     source = f"ImageNet validation images from {val}, one class after another"
