@@ -136,12 +136,53 @@ class CoMixup(SaliencyMixer):
     ) -> MixedBatch:
         """The mix of a checked batch (``y_soft`` float (B, K) on x's device), with each
         output's largest input share and number of inputs."""
+        return self._mix_with_shares(x, y_soft, saliency, generator=generator, A=A)[0]
+
+    def mix_with_shares(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        saliency: torch.Tensor,
+        generator: torch.Generator | None = None,
+        A: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What calling the mixer returns (the same draws from ``generator``, the same
+        tensors), and beside it each output's share of each input, (B, B) float32 with rows
+        summing to 1 (see :func:`source_shares`): ``(x_mixed, y_soft, shares)``."""
+        y_soft = self.check(x, y, saliency)
+        saliency = saliency.to(torch.promote_types(saliency.dtype, torch.float32))
+        mixed, shares = self._mix_with_shares(x, y_soft, saliency, generator=generator, A=A)
+        return mixed.x_mixed, mixed.y_soft, shares
+
+    def _mix_with_shares(
+        self,
+        x: torch.Tensor,
+        y_soft: torch.Tensor,
+        saliency: torch.Tensor,
+        *,
+        generator: torch.Generator | None,
+        A: torch.Tensor | None,
+    ) -> tuple[MixedBatch, torch.Tensor]:
         labelings = co_mixup_labeling(saliency, self.config, A, generator)
         x_mixed, y_mixed = mix_partitions(x, y_soft, labelings, self.config.partition_size)
-        shares = [z.sum(dim=(1, 2)) / (z.shape[1] * z.shape[2]) for z in labelings]
-        largest = torch.cat([share.max(dim=1).values for share in shares])
-        sources = torch.cat([(share > 0).sum(dim=1).float() for share in shares])
-        return MixedBatch(x_mixed, y_mixed, largest, sources)
+        shares = source_shares(labelings, self.config.partition_size).to(x.device)
+        largest = shares.max(dim=1).values
+        sources = (shares > 0).sum(dim=1).float()
+        return MixedBatch(x_mixed, y_mixed, largest, sources), shares
+
+
+def source_shares(labelings: list[torch.Tensor], partition_size: int) -> torch.Tensor:
+    """Each output's share of each input of the batch, ``o_j / n``, as one (B, B) float32
+    matrix: row j is output j, column i input i; zero outside the output's own partition.
+    With one-hot labels the soft labels are ``shares @ y``."""
+    sizes = [z.shape[0] for z in labelings]
+    batch_size = sum(sizes)
+    shares = torch.zeros(batch_size, batch_size)
+    for part, z in zip(partitions(batch_size, partition_size), labelings, strict=True):
+        n_blocks = z.shape[1] * z.shape[2]
+        shares[part, part] = z.detach().cpu().float().sum(dim=(1, 2)) / n_blocks
+    return shares
 
 
 def co_mixup(
