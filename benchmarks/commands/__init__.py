@@ -21,6 +21,7 @@ from benchmarks.commands import (
     figure2,
     make_speech_builtin,
     prepare_tiny_imagenet,
+    report,
     sweep,
     table,
     table2,
@@ -46,6 +47,7 @@ COMMANDS = (
     table,
     ttest,
     timing,
+    report,
     prepare_tiny_imagenet,
 )
 """The command modules, in the order ``--help`` lists them."""
