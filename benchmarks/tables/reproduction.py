@@ -115,11 +115,23 @@ def _number(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:.4g}"
 
 
+def _with_unit(value: float | None, unit: str, spread: float | None = None) -> str:
+    """``value ± spread unit``, or a dash when there is no value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    text = _number(value, 4)
+    if spread is not None and not math.isnan(spread):
+        text += f" ± {_number(spread, 2)}"
+    return f"{text} {unit}".strip()
+
+
 def _measured(claim: Claim) -> str:
-    text = _number(claim.measured, 4)
-    if claim.spread is not None and claim.measured is not None:
-        text += f" ± {_number(claim.spread, 2)}"
-    return text
+    return _with_unit(claim.measured, claim.unit, claim.spread)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell (``|L|`` would split it)."""
+    return text.replace("|", "\\|")
 
 
 def claims_frame(sections: Sequence[Section]) -> pd.DataFrame:
@@ -154,9 +166,9 @@ def summary_frame(sections: Sequence[Section]) -> pd.DataFrame:
             rows.append(
                 {
                     "table": claim.table,
-                    "claim": claim.claim,
-                    "paper": f"{_number(claim.paper, 4)} {claim.unit}".strip(),
-                    "measured": f"{_measured(claim)} {claim.unit}".strip(),
+                    "claim": _cell(claim.claim),
+                    "paper": _with_unit(claim.paper, claim.unit),
+                    "measured": _measured(claim),
                     "difference": _number(claim.difference, 3),
                     "verdict": claim.verdict,
                 }
@@ -175,8 +187,8 @@ def _section_text(section: Section, scale: str, out: Path) -> list[str]:
     for claim in section.claims:
         runs = ", ".join(f"`{run}`" for run in claim.run_ids) or "none"
         lines += [
-            f"- **{claim.claim}** — paper {_number(claim.paper, 4)}, measured "
-            f"{_measured(claim)} {claim.unit}: *{claim.verdict}*.",
+            f"- **{claim.claim}** — paper {_with_unit(claim.paper, claim.unit)}, measured "
+            f"{_measured(claim)}: *{claim.verdict}*.",
             f"  Scale {claim.scale}, {claim.seeds} seed(s); device: {claim.device or '-'}; "
             f"MLflow runs: {runs}.",
             f"  Command: `{claim.command}`",

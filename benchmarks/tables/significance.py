@@ -179,7 +179,8 @@ def claims(scale: str, seeds: int | None) -> list[Claim]:
     experiment = EXPERIMENTS["significance"]
     first, second = experiment.methods
     runs = finished(run_states(expand("significance", scale=scale, seeds=seeds)))
-    setting = runs["setting"].iloc[0] if len(runs) else "-"
+    settings = experiment.settings if scale == "paper" else experiment.smoke_settings
+    setting = settings[0].name
     pairs = paired(runs, setting, first, second)
     test = paired_test(pairs[first].to_numpy(), pairs[second].to_numpy())
     t, n = test.get("T", math.nan), len(pairs)

@@ -47,6 +47,7 @@ DEVICE_TAGS = {
     "logical_cores": "cores",
     "torch_threads": "torch threads",
     "timer": "clock",
+    "load_average": "load average",
 }
 """Run tag -> column: what each setting's timing was measured on."""
 
@@ -135,13 +136,14 @@ def ratios_frame(frame: pd.DataFrame, settings: Sequence[str]) -> pd.DataFrame:
 
 
 def _device(frame: pd.DataFrame, setting: str) -> str:
-    cell = frame[frame["setting"] == setting]
+    cell = frame[frame["setting"] == setting] if len(frame) else frame
     if not len(cell):
         return ""
     first = cell.iloc[0]
     return (
         f"{first['device']}; CPU {first['CPU']}, {first['cores']} cores, "
-        f"{first['torch threads']} torch threads"
+        f"{first['torch threads']} torch threads; clock {first['clock']}; load average "
+        f"(1/5/15 min) {first['load average']} at the start"
     )
 
 
