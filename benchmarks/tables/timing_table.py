@@ -169,11 +169,12 @@ def claims(scale: str, seeds: int | None) -> list[Claim]:
     found = []
     for row in ratios_frame(frame, settings).to_dict("records"):
         measured = None if math.isnan(row["measured"]) else row["measured"]
+        paper = None if pd.isna(row["paper"]) else float(row["paper"])  # a frame makes None NaN
         found.append(
             Claim(
                 table="Timing",
                 claim=f"time per batch, {row['ratio']}, {row['setting']} ({row['source']})",
-                paper=row["paper"],
+                paper=paper,
                 measured=measured,
                 unit="x",
                 scale=scale,
