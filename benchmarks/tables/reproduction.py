@@ -209,8 +209,8 @@ def verdict_counts(sections: Sequence[Section]) -> str:
         for claim in section.claims:
             counts[claim.verdict] = counts.get(claim.verdict, 0) + 1
     built = sum(not s.missing for s in sections)
-    parts = [f"{count} {name}" for name, count in counts.items()]
-    return f"{built} of {len(sections)} tables built; claims: " + ", ".join(parts or ["none"])
+    parts = [f"{count} *{name}*" for name, count in counts.items()]
+    return f"{built} of {len(sections)} tables built. Claims: " + "; ".join(parts or ["none"])
 
 
 def render(
