@@ -22,6 +22,7 @@ from benchmarks.commands import (
     figures,
     make_speech_builtin,
     prepare_tiny_imagenet,
+    report,
     sweep,
     table,
     table2,
@@ -48,6 +49,7 @@ COMMANDS = (
     table,
     ttest,
     timing,
+    report,
     prepare_tiny_imagenet,
 )
 """The command modules, in the order ``--help`` lists them."""

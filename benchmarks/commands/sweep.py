@@ -133,8 +133,9 @@ def _run(args: argparse.Namespace) -> int:
 
     def report(run, outcome, error) -> None:
         if error is None:
-            median = outcome.metrics.get("test_top1_error_median_last10", float("nan"))
-            print(f"done    {run.cell} seed {run.seed}: run {outcome.run_id}, {median:.2f}%")
+            median = outcome.metrics.get("test_top1_error_median_last10")
+            error_text = "" if median is None else f", {median:.2f}%"  # a timing run has none
+            print(f"done    {run.cell} seed {run.seed}: run {outcome.run_id}{error_text}")
         else:
             failures.append(run.key)
             print(f"FAILED  {run.cell} seed {run.seed}: {type(error).__name__}: {error}")

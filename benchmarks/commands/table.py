@@ -4,7 +4,9 @@ main: per setting and method, mean (std) over seeds of the median of the last 10
 error, the last and best beside it, the seeds, and the run ids in the CSV; writes
 reports/main.{md,csv}. significance: the paired t-test of Section 6.5 beside the paper's, with
 a Wilcoxon signed-rank test, and every pair of the main table's methods with Holm's correction;
-writes reports/significance.{md,csv} (``comixup-bench ttest`` is the same). Runs missing or
+writes reports/significance.{md,csv} (``comixup-bench ttest`` is the same). timing: per setting
+and method, ms per batch by phase and the ratios beside the paper's, with the device; writes
+reports/timing.{md,csv} and timing-ratios.csv. Runs missing or
 unfinished are named under the table, which is written for the cells it has.
 
 Examples:
@@ -58,6 +60,10 @@ def build(args: argparse.Namespace):
     missing = missing_note(states)
     if args.experiment == "main":
         return _main(args, experiment, runs, missing)
+    if args.experiment == "timing":
+        from benchmarks.tables import timing_table
+
+        return timing_table.write(states, args.out, scale=args.scale, missing=missing)
     pairs_states = run_states(
         expand("main", scale=args.scale, seeds=args.seeds, overrides=args.set or ())
     )

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from benchmarks.configs import TrainConfig, apply_overrides, preset
+from benchmarks.configs.base import Phase
 
 SCALES = ("paper", "smoke")
 
@@ -64,6 +65,9 @@ class Experiment:
     """The settings at ``--scale smoke``: the built-in set, CIFAR-sized models only."""
     declared: bool = False
     """Named now, its grid filled by issue 13: expanding it is an error."""
+    kind: str = "train"
+    """What one run does: ``train`` (``benchmarks.train.train``) or ``timing`` (every method
+    timed side by side in one process, ``benchmarks.tables.step_time.time_run``)."""
 
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -96,10 +100,46 @@ EXPERIMENTS: dict[str, Experiment] = {
             ("vat", "VAT settings (Table 8)"),
             ("speech", "Speech Commands (Table 5)"),
             ("calibration", "Expected calibration error (Table 6)"),
-            ("timing", "Per-batch time of every method"),
         )
     },
+    "timing": Experiment(
+        "timing",
+        "Per-batch time of every method by phase, side by side",
+        settings=(Setting("cifar100", "preactresnet18"), Setting("imagenet", "resnet50")),
+        methods=("all",),
+        seeds=1,
+        smoke_seeds=1,
+        smoke_settings=(Setting("cifar100", "preactresnet18"), Setting("imagenet", "resnet50")),
+        kind="timing",
+    ),
 }
+
+TIMING = {
+    "cifar100": {"batch_size": 100, "limit_batches": 20, "warmup_batches": 5},
+    "imagenet": {
+        "batch_size": 112,
+        "limit_batches": 20,
+        "warmup_batches": 5,
+        "phases": (Phase(0, 112, 224),),
+    },
+}
+"""A timing run's batch at the paper's scale: CIFAR-100's batch of 100 (official ``main.py``);
+ImageNet's 448 of the official 224-px phases split over the paper's 4 GPUs, 112 per GPU, at
+224 px; 20 timed batches after 5 warm-up ones. The images are random tensors of that size (no
+data is read; the data phase is ~0)."""
+
+TIMING_SMOKE = {
+    "cifar100": {"batch_size": 8, "limit_batches": 3, "warmup_batches": 1, "width": 8},
+    "imagenet": {
+        "batch_size": 4,
+        "limit_batches": 3,
+        "warmup_batches": 1,
+        "phases": (Phase(0, 4, 64),),
+    },
+}
+"""``sweep timing --scale smoke``, on the CPU: batches of 8 (CIFAR-100 size, PreActResNet18 at
+width 8) and of 4 (ResNet-50 at its full width, which is fixed, but 64-px instead of 224-px
+images), 3 timed batches after 1 warm-up. The one place the timing smoke reduction is written."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +184,18 @@ def get_experiment(name: str) -> Experiment:
     return experiment
 
 
+def timing_config(setting: Setting, scale: str) -> TrainConfig:
+    """The config a timing run reads its model, batch, image size and batch counts from
+    (:data:`TIMING` or :data:`TIMING_SMOKE`); ``limit_batches`` is the number of timed batches
+    and the last phase's crop the image side."""
+    table = {"paper": TIMING, "smoke": TIMING_SMOKE}.get(scale)
+    if table is None:
+        raise ValueError(f"no scale {scale!r}; scales: {', '.join(SCALES)}.")
+    base = preset(setting.dataset)
+    changes = {"phases": (), **table[setting.dataset]}
+    return dataclasses.replace(base, model=setting.model, method="all", **changes)
+
+
 def setting_config(setting: Setting, scale: str) -> TrainConfig:
     """The base config of a setting: its dataset's preset with its model (paper), or the
     built-in set reduced as :data:`SMOKE` says (smoke)."""
@@ -177,7 +229,8 @@ def expand(
         )
     runs = []
     for setting in settings:
-        base = setting_config(setting, scale)
+        configure = timing_config if experiment.kind == "timing" else setting_config
+        base = configure(setting, scale)
         for method in experiment.methods:
             for seed in range(count):
                 config = dataclasses.replace(base, method=method, seed=seed)

@@ -60,9 +60,7 @@ class SweepJob(submitit.helpers.Checkpointable):
             raise
 
     def _train(self) -> Outcome:
-        from benchmarks.train import train
-
-        result = train(
+        result = _runner(self.run)(
             self.run.config, resume=True, checkpoint_root=self.checkpoint_root, progress=False
         )
         return Outcome(self.run.key, result.run_id, result.metrics)
@@ -93,6 +91,20 @@ class SweepJob(submitit.helpers.Checkpointable):
     def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
         """Run again after a requeue; train() resumes from the run's own checkpoint."""
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
+
+
+def _runner(run: Run):
+    """What executes ``run``: the training runner, or for a timing experiment the side-by-side
+    timing of every method (same call shape, returns a run id and metrics)."""
+    from benchmarks.sweep.experiments import get_experiment
+
+    if get_experiment(run.experiment).kind == "timing":
+        from benchmarks.tables.step_time import time_run
+
+        return time_run
+    from benchmarks.train import train
+
+    return train
 
 
 def record_failure(run: Run, error: BaseException) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from benchmarks.tables.claims import Claim
 from benchmarks.tables.paper import published
 
 _PAPER = published("significance")
@@ -155,3 +156,73 @@ def all_pairs(runs: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
             row["P two-sided, Holm"] = adjusted
         rows.extend(family)
     return pd.DataFrame(rows)
+
+
+def t_spread(t: float, pairs: int) -> float:
+    """Standard deviation of a paired t statistic over repeated experiments of ``pairs``
+    seeds whose true standardised effect gives ``t``: that of the noncentral t with
+    ``pairs - 1`` degrees of freedom and noncentrality ``t`` (about 1 for 10 pairs)."""
+    if pairs < 4 or not math.isfinite(t):
+        return math.nan  # the noncentral t has no variance below 3 degrees of freedom
+    return float(stats.nct.std(pairs - 1, t))
+
+
+def claims(scale: str, seeds: int | None) -> list[Claim]:
+    """Section 6.5's T 2.28 and one-sided P 0.02 beside the paired test of the
+    ``significance`` sweep's runs at ``scale``. Their spread is that of the statistic over
+    repeated experiments of as many seeds (:func:`t_spread`; for P, half the P range that
+    T +- one spread spans)."""
+    from benchmarks.sweep.experiments import EXPERIMENTS, expand
+    from benchmarks.sweep.state import run_states
+    from benchmarks.tables.sweep_runs import devices, finished
+
+    experiment = EXPERIMENTS["significance"]
+    first, second = experiment.methods
+    runs = finished(run_states(expand("significance", scale=scale, seeds=seeds)))
+    settings = experiment.settings if scale == "paper" else experiment.smoke_settings
+    setting = settings[0].name
+    pairs = paired(runs, setting, first, second)
+    test = paired_test(pairs[first].to_numpy(), pairs[second].to_numpy())
+    t, n = test.get("T", math.nan), len(pairs)
+    spread = t_spread(t, n)
+    dof = n - 1
+    p_spread = (
+        abs(stats.t.sf(t - spread, dof) - stats.t.sf(t + spread, dof)) / 2
+        if math.isfinite(spread)
+        else math.nan
+    )
+    option = f" --seeds {seeds}" if seeds else ""
+    common = {
+        "table": "Section 6.5",
+        "scale": scale,
+        "seeds": n,
+        "command": f"comixup-bench sweep significance --scale {scale}{option} && "
+        f"comixup-bench ttest --scale {scale}{option}",
+        "run_ids": tuple(runs["run_id"]),
+        "device": devices(tuple(runs["run_id"])) if len(runs) else "",
+    }
+
+    def number(value: float) -> float | None:
+        return float(value) if math.isfinite(value) else None
+
+    def spread_or_none(value: float) -> float | None:
+        return float(value) if math.isfinite(value) else None
+
+    return [
+        Claim(
+            claim=f"paired t-test T, {first} - {second} ({setting})",
+            paper=PAPER_T,
+            measured=number(t),
+            unit="T",
+            spread=spread_or_none(spread),
+            **common,
+        ),
+        Claim(
+            claim=f"paired t-test P, one-sided ({setting})",
+            paper=PAPER_P,
+            measured=number(test.get("P one-sided", math.nan)),
+            unit="P",
+            spread=spread_or_none(p_spread),
+            **common,
+        ),
+    ]

@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
@@ -48,6 +49,10 @@ class TimingSetup:
     batches: int = 20
     warmup: int = 5
     seed: int = 0
+    dataset: str = "cifar100"
+    """Whose method defaults (``benchmarks.methods.DATASET_DEFAULTS``) and pixel
+    normalisation the methods take; no data is read."""
+    amp: bool = False
 
 
 def default_setup(device: torch.device) -> TimingSetup:
@@ -88,9 +93,9 @@ def time_method(
     torch.manual_seed(setup.seed)
     model = get_model(setup.model, setup.num_classes, width=setup.width).to(device)
     model.train()
-    method = get_method(name, num_classes=setup.num_classes, **settings)
+    method = get_method(name, num_classes=setup.num_classes, dataset=setup.dataset, **settings)
     optimizer = build_optimizer(model, TrainConfig(lr=0.01))
-    scaler = torch.amp.GradScaler(device.type, enabled=False)
+    scaler = torch.amp.GradScaler(device.type, enabled=setup.amp and device.type == "cuda")
     timer = BatchTimer(device, warmup=setup.warmup)
     for index in range(setup.warmup + setup.batches):
         with timer.phase("data"):
@@ -103,11 +108,13 @@ def time_method(
             optimizer,
             scaler,
             timer,
-            amp=False,
+            amp=setup.amp,
             generator=generator,
             where=f"timing batch {index + 1} of {name}",
         )
-    return timer.summary()
+    totals = timer.samples.get("total") or timer.warmup_samples.get("total", [])
+    spread = float(np.std(totals, ddof=1) * 1000) if len(totals) > 1 else float("nan")
+    return timer.summary() | {"time_total_std_ms": spread}
 
 
 def run(
@@ -128,6 +135,7 @@ def run(
         for phase in (*PHASES, "total"):
             row[f"{phase} (ms)"] = summary.get(f"time_{phase}_median_ms", 0.0)
         row["total p90 (ms)"] = summary.get("time_total_p90_ms", 0.0)
+        row["total std (ms)"] = summary["time_total_std_ms"]
         row["mixing share"] = row["mixing (ms)"] / row["total (ms)"] if row["total (ms)"] else 0.0
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -175,3 +183,108 @@ def log_run(
         for path in files:
             mlflow.log_artifact(str(path))
     return run.info.run_id
+
+
+# ------------------------------------------------------------------- a sweep's timing run ----
+
+
+def metric_prefix(method: str, backend: str) -> str:
+    """The MLflow metric prefix of one timed row: ``time.<method>`` or, for the solver
+    methods, ``time.<method>.<backend>``."""
+    return f"time.{method}" + (f".{backend}" if backend else "")
+
+
+def setup_from_config(config: TrainConfig) -> TimingSetup:
+    """The timing setup a sweep run's config names: its model, width, batch and seed, its
+    dataset's classes and image side (the last phase's crop when it has phases), and
+    ``limit_batches`` timed batches after ``warmup_batches`` warm-up ones."""
+    from benchmarks.data import dataset_spec
+
+    spec = dataset_spec(config.dataset)
+    last = config.phases[-1] if config.phases else None
+    if config.limit_batches is None:
+        raise ValueError(
+            "a timing run needs limit_batches (the number of timed batches); set it, e.g. "
+            "--set limit_batches=20."
+        )
+    return TimingSetup(
+        model=config.model,
+        width=config.width,
+        num_classes=spec.num_classes,
+        batch_size=last.batch_size if last else config.batch_size,
+        image_size=(last.crop_size if last and last.crop_size else spec.image_size),
+        batches=config.limit_batches,
+        warmup=config.warmup_batches,
+        seed=config.seed,
+        dataset=config.dataset,
+        amp=config.amp,
+    )
+
+
+def device_tags(device: torch.device) -> dict[str, str]:
+    """What a timing was measured on: the environment tags plus the CPU, its cores, torch's
+    threads, the GPU (its name on CUDA) and the clock used."""
+    from benchmarks.environment import environment
+    from benchmarks.tracking import environment_tags
+
+    info = environment(["CPU", "logical cores", "torch threads", "load average"])
+    return environment_tags(device) | {
+        "cpu_model": info["CPU"],
+        "logical_cores": info["logical cores"],
+        "torch_threads": info["torch threads"],
+        "load_average": info["load average"],
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else "none",
+        "timer": "CUDA events" if device.type == "cuda" else "time.perf_counter",
+    }
+
+
+@dataclass
+class TimedRun:
+    run_id: str
+    metrics: dict[str, float]
+
+
+def frame_metrics(frame: pd.DataFrame, ratios: dict[str, float]) -> dict[str, float]:
+    """The table of :func:`run` as flat MLflow metrics: ``<prefix>.<phase>_ms`` per row
+    (:func:`metric_prefix`), ``<prefix>.total_p90_ms`` and ``.total_std_ms``, and
+    ``ratio.<a>_over_<b>``."""
+    metrics = {}
+    for row in frame.to_dict("records"):
+        method = row["method"].split(" (")[0]
+        prefix = metric_prefix(method, row["backend"] or "")
+        for phase in (*PHASES, "total"):
+            metrics[f"{prefix}.{phase}_ms"] = row[f"{phase} (ms)"]
+        metrics[f"{prefix}.total_p90_ms"] = row["total p90 (ms)"]
+        metrics[f"{prefix}.total_std_ms"] = row["total std (ms)"]
+    metrics.update({f"ratio.{key.replace('/', '_over_')}": value for key, value in ratios.items()})
+    return {key: float(value) for key, value in metrics.items() if pd.notna(value)}
+
+
+def time_run(
+    config: TrainConfig, *, resume: bool = True, checkpoint_root: Path | None = None,
+    progress: bool = False,
+) -> TimedRun:  # fmt: skip
+    """One run of ``comixup-bench sweep timing``: every method timed side by side on this
+    process's device (CUDA when present) as ``config`` says (:func:`setup_from_config`), logged
+    as one MLflow run of experiment ``timing``. The runner's call shape; a timing run has no
+    checkpoint, so ``resume`` and ``checkpoint_root`` are unused (a rerun times afresh)."""
+    import tempfile
+
+    import mlflow
+
+    del resume, checkpoint_root
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    setup = setup_from_config(config)
+    mlflow.set_experiment(EXPERIMENT)
+    with mlflow.start_run(run_name=f"timing-{config.dataset}-{config.model}") as active:
+        mlflow.log_params(config.to_params())
+        mlflow.log_params({f"timing.{k}": str(v) for k, v in dataclasses.asdict(setup).items()})
+        mlflow.set_tags(device_tags(device))
+        frame, ratios = run(setup, device, progress=progress)
+        metrics = frame_metrics(frame, ratios)
+        mlflow.log_metrics(metrics)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "timing.csv"
+            frame.to_csv(path, index=False)
+            mlflow.log_artifact(str(path))
+    return TimedRun(active.info.run_id, metrics)

@@ -48,3 +48,12 @@ def missing_note(states: Sequence[RunState]) -> str:
         f"Missing or unfinished ({len(lacking)} of {len(states)} runs; the cells above use "
         f"the finished ones only): {listed}."
     )
+
+
+def devices(run_ids: Sequence[str]) -> str:
+    """The distinct ``device`` tags of ``run_ids`` (what the runner logged them on), joined."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    found = [client.get_run(run_id).data.tags.get("device", "?") for run_id in run_ids]
+    return "; ".join(dict.fromkeys(found))

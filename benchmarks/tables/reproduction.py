@@ -1,0 +1,271 @@
+"""The reproduction report, ``reports/README.md``: every claim of the paper the suite checks,
+beside what it measured, with a verdict (``benchmarks.tables.claims.verdict``).
+
+Each covered table lives in its own module with ``claims(scale, seeds) -> list[Claim]``, which
+reads that table's runs from the current MLflow tracking URI. The report only gathers them: a
+module (or its ``claims``) that is not there yet is listed as "not built" with the command
+that would make it, so the report works whichever tables exist. It writes the summary table
+(claim, paper, measured, difference, verdict), one section per table (how to reproduce it, the
+MLflow runs, scale, seeds, device, its figures shown inline) and ``claims.csv``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.tables.claims import SPREAD_FACTOR, Claim
+
+
+@dataclass(frozen=True)
+class Source:
+    """One part of the paper and the module whose ``claims`` check it."""
+
+    title: str
+    module: str
+    reproduce: str
+    """The commands that make its runs and table, ``{scale}`` filled in."""
+
+
+SOURCES = (
+    Source(
+        "Table 1: main results (CIFAR-100 / PreActResNet18) and the official log",
+        "benchmarks.tables.main_table",
+        "comixup-bench sweep main --scale {scale}\ncomixup-bench table main --scale {scale}",
+    ),
+    Source(
+        "Section 6.5: paired t-test, Puzzle Mix against Co-Mixup",
+        "benchmarks.tables.significance",
+        "comixup-bench sweep significance --scale {scale}\ncomixup-bench ttest --scale {scale}",
+    ),
+    Source(
+        "Tables 2-4 and Figure 2: the algorithm analysis",
+        "benchmarks.tables.analysis",
+        "comixup-bench analysis  # or table2, table3, table4, figure2 one at a time",
+    ),
+    Source(
+        "Table 5: Google Speech Commands",
+        "benchmarks.tables.table5",
+        "comixup-bench sweep speech --scale {scale}\ncomixup-bench table speech --scale {scale}",
+    ),
+    Source(
+        "Table 6: calibration (expected calibration error)",
+        "benchmarks.tables.calibration",
+        "comixup-bench sweep calibration --scale {scale}\n"
+        "comixup-bench table calibration --scale {scale}",
+    ),
+    Source(
+        "Table 7: sensitivity to Co-Mixup's hyperparameters",
+        "benchmarks.tables.sensitivity",
+        "comixup-bench sweep sensitivity --scale {scale}\n"
+        "comixup-bench table sensitivity --scale {scale}",
+    ),
+    Source(
+        "Table 8: VAT",
+        "benchmarks.tables.vat",
+        "comixup-bench sweep vat --scale {scale}\ncomixup-bench table vat --scale {scale}",
+    ),
+    Source(
+        "Timing: per-batch time of every method",
+        "benchmarks.tables.timing_table",
+        "comixup-bench sweep timing --scale {scale}\ncomixup-bench table timing --scale {scale}",
+    ),
+)
+
+
+@dataclass
+class Section:
+    source: Source
+    claims: list[Claim] = field(default_factory=list)
+    missing: str = ""
+    """Why the module gave no claims ("not built": the module or its claims() is absent)."""
+
+
+def claims_function(module: str) -> tuple[Callable | None, str]:
+    """``module.claims``, or None and why not (the module or the function does not exist)."""
+    try:
+        return importlib.import_module(module).claims, ""
+    except ModuleNotFoundError as error:
+        if error.name and module.startswith(error.name):
+            return None, f"not built: `{module}` does not exist in this checkout"
+        raise  # the module exists but one of its imports is missing: a bug to see
+    except AttributeError:
+        return None, f"not built: `{module}` has no `claims(scale, seeds)`"
+
+
+def gather(scale: str, seeds: int | None, sources: Sequence[Source] = SOURCES) -> list[Section]:
+    """Every source's claims from the current tracking URI (set by the caller)."""
+    sections = []
+    for source in sources:
+        function, missing = claims_function(source.module)
+        found = list(function(scale, seeds)) if function else []
+        sections.append(Section(source, found, missing))
+    return sections
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:.4g}"
+
+
+def _with_unit(value: float | None, unit: str, spread: float | None = None) -> str:
+    """``value ± spread unit``, or a dash when there is no value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    text = _number(value, 4)
+    if spread is not None and not math.isnan(spread):
+        text += f" ± {_number(spread, 2)}"
+    return f"{text} {unit}".strip()
+
+
+def _measured(claim: Claim) -> str:
+    return _with_unit(claim.measured, claim.unit, claim.spread)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell (``|L|`` would split it)."""
+    return text.replace("|", "\\|")
+
+
+def claims_frame(sections: Sequence[Section]) -> pd.DataFrame:
+    """Every claim as one row of ``claims.csv`` (numbers unformatted, lists space-joined);
+    a source that is not built is one row with its reason as the verdict."""
+    rows = []
+    for section in sections:
+        if section.missing:
+            rows.append({"table": section.source.title, "verdict": section.missing})
+        for claim in section.claims:
+            row = asdict(claim)
+            row["difference"] = claim.difference
+            row["run_ids"] = " ".join(claim.run_ids)
+            row["figures"] = " ".join(claim.figures)
+            rows.append(row)
+    columns = [
+        "table", "claim", "paper", "measured", "spread", "difference", "unit", "verdict",
+        "scale", "seeds", "device", "command", "run_ids", "figures",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def summary_frame(sections: Sequence[Section]) -> pd.DataFrame:
+    rows = []
+    for section in sections:
+        if section.missing:
+            rows.append(
+                {"table": section.source.title.split(":")[0], "claim": "-", "paper": "-",
+                 "measured": "-", "difference": "-", "verdict": section.missing.split(":")[0]}
+            )  # fmt: skip
+        for claim in section.claims:
+            rows.append(
+                {
+                    "table": claim.table,
+                    "claim": _cell(claim.claim),
+                    "paper": _with_unit(claim.paper, claim.unit),
+                    "measured": _measured(claim),
+                    "difference": _number(claim.difference, 3),
+                    "verdict": claim.verdict,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _section_text(section: Section, scale: str, out: Path) -> list[str]:
+    source = section.source
+    lines = [f"## {source.title}", ""]
+    lines += ["Reproduce:", "", "```", source.reproduce.format(scale=scale), "```", ""]
+    if section.missing:
+        return [*lines, f"**{section.missing}.** Its claims appear here once it is.", ""]
+    if not section.claims:
+        return [*lines, "This module states no claim at this scale.", ""]
+    for claim in section.claims:
+        runs = ", ".join(f"`{run}`" for run in claim.run_ids) or "none"
+        lines += [
+            f"- **{claim.claim}** — paper {_with_unit(claim.paper, claim.unit)}, measured "
+            f"{_measured(claim)}: *{claim.verdict}*.",
+            f"  Scale {claim.scale}, {claim.seeds} seed(s); device: {claim.device or '-'}; "
+            f"MLflow runs: {runs}.",
+            f"  Command: `{claim.command}`",
+        ]
+    lines.append("")
+    figures = dict.fromkeys(f for claim in section.claims for f in claim.figures)
+    for figure in figures:
+        if (out / figure).exists():
+            lines += [f"![{figure}]({figure})", ""]
+        else:
+            lines += [f"Figure `{figure}` is not in {out} yet (run the command above).", ""]
+    return lines
+
+
+def verdict_counts(sections: Sequence[Section]) -> str:
+    counts: dict[str, int] = {}
+    for section in sections:
+        for claim in section.claims:
+            counts[claim.verdict] = counts.get(claim.verdict, 0) + 1
+    built = sum(not s.missing for s in sections)
+    parts = [f"{count} *{name}*" for name, count in counts.items()]
+    return f"{built} of {len(sections)} tables built. Claims: " + "; ".join(parts or ["none"])
+
+
+def render(
+    sections: Sequence[Section], *, scale: str, seeds: int | None, out: Path, tracking: str
+) -> str:
+    """The Markdown of ``reports/README.md``."""
+    from benchmarks.environment import environment
+
+    env = environment(["git commit", "CPU", "torch", "python"])
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Reproduction report: Co-Mixup (Kim et al., ICLR 2021)",
+        "",
+        f"Scale **{scale}**, seeds {seeds or 'as each experiment sets'}; made on {stamp} "
+        f"at commit `{env['git commit']}` (torch {env['torch']}, Python {env['python']}, CPU "
+        f"{env['CPU']}) from the MLflow store `{tracking}` by `comixup-bench report --scale "
+        f"{scale}{f' --seeds {seeds}' if seeds else ''}`.",
+        "",
+        f"{verdict_counts(sections)}.",
+        "",
+        "**Verdicts.** *reproduced within the seeds' spread*: at the paper's scale, the "
+        f"measurement lies within {SPREAD_FACTOR:g} standard deviations (over seeds; for "
+        "timing ratios, over the timed batches; for the t-test, of the statistic over repeated "
+        "experiments) of the paper's number. *not reproduced*: outside that band. *not run "
+        "at this scale*: no finished run, or a smoke-scale measurement, which checks the "
+        "pipeline on tiny data and is never compared with the paper. The paper's numbers come "
+        "from `benchmarks/tables/paper_values.toml`, each with its source. Every row is also "
+        "in [`claims.csv`](claims.csv).",
+        "",
+        "## Summary",
+        "",
+        summary_frame(sections).to_markdown(index=False),
+        "",
+    ]
+    for section in sections:
+        lines += _section_text(section, scale, out)
+    shown = {f for s in sections for c in s.claims for f in c.figures}
+    others = sorted(p.name for p in out.glob("*.png") if p.name not in shown)
+    if others:
+        lines += ["## Other figures", ""]
+        lines += [f"![{name}]({name})\n" for name in others]
+    return "\n".join(lines)
+
+
+def write_report(
+    out: Path, *, scale: str, seeds: int | None, sources: Sequence[Source] = SOURCES
+) -> tuple[Path, Path]:
+    """``README.md`` and ``claims.csv`` in ``out`` from the current tracking URI."""
+    from benchmarks.tracking import tracking_uri
+
+    sections = gather(scale, seeds, sources)
+    out.mkdir(parents=True, exist_ok=True)
+    csv = out / "claims.csv"
+    claims_frame(sections).to_csv(csv, index=False)
+    readme = out / "README.md"
+    text = render(sections, scale=scale, seeds=seeds, out=out, tracking=tracking_uri())
+    readme.write_text(text + "\n")
+    return readme, csv
