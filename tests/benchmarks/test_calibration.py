@@ -21,7 +21,7 @@ from benchmarks import train as train_module
 from benchmarks.cli import main
 from benchmarks.configs import apply_overrides, preset
 from benchmarks.sweep import launch
-from benchmarks.sweep.experiments import expand, get_experiment
+from benchmarks.sweep.experiments import MAIN_METHODS, expand, get_experiment
 from benchmarks.sweep.state import run_states
 from benchmarks.tables import calibration as cal
 from benchmarks.tables.claims import NOT_RUN
@@ -55,6 +55,36 @@ def made(rows: list[tuple[list[float], bool]]) -> preds.Predictions:
         labels=labels,
         num_classes=k,
     )
+
+
+# ------------------------------------------------------------------------ the experiment ----
+
+
+@pytest.mark.parametrize("scale", ["paper", "smoke"])
+def test_calibration_trains_nothing_of_its_own_it_reads_mains_runs(scale):
+    runs = expand("calibration", scale=scale)
+    main_keys = {run.key for run in expand("main", scale=scale)}
+    assert runs and {run.key for run in runs} <= main_keys
+    assert {run.method for run in runs} == set(MAIN_METHODS)
+    if scale == "paper":
+        assert {run.setting for run in runs} == {
+            "cifar100/preactresnet18",
+            "tiny-imagenet/preactresnet18",
+            "imagenet/resnet50",
+        }
+        assert len(runs) == 3 * 6 * 3
+    # The paper's column comes from paper_values.toml, one value per dataset and method.
+    assert [cal.paper_value("tiny-imagenet", m) for m in MAIN_METHODS] == [
+        4.5, 6.2, 6.8, 12.0, 5.6, 2.5,
+    ]  # fmt: skip
+    assert cal.paper_value("builtin", "vanilla") is None
+
+
+def test_sweep_says_which_runs_it_reads(store, capsys):
+    assert main(["sweep", "calibration", "--scale", "smoke", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "reads main's runs of its settings (builtin/preactresnet18)" in out
+    assert "0 of 12 runs done" in out
 
 
 # ------------------------------------------------------------------- the ECE computations ----
