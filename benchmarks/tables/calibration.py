@@ -409,6 +409,7 @@ def write_report(states: Sequence, experiment: Experiment, scale: str, out: Path
         out,
         title=f"{experiment.title}, {scale} scale",
         notes="\n\n".join(t for t in text if t),
+        floatfmt=".1f",  # the paper's values, as published
     )
     numbers.to_csv(csv, index=False)
     return md
