@@ -241,7 +241,7 @@ def calibration_table(
             tfp = _mean_std([100 * tfp_ece(r.predictions) for r in kept])
             saturated = [float((r.predictions.confidence >= 1.0).mean()) for r in kept]
             paper = [paper_value(dataset_of(s.name), method) for s in papers]
-            paper_text = " / ".join("-" if v is None else f"{v:g}" for v in paper)
+            paper_text = " / ".join("-" if v is None else f"{v:.1f}" for v in paper)
             shown.append(
                 {
                     "setting": setting.name,
@@ -309,7 +309,7 @@ def reliability_figure(
         bottom = figure.add_subplot(grid[2 * row + 1, column], sharex=top)
         top.plot([0, 1], [0, 1], color="0.4", linestyle="--", linewidth=1, label="calibrated")
         if pooled is None:
-            top.set_title(f"{method}\nno run with predictions")
+            top.set_title(f"{method}\nno run with predictions\n", fontsize=9)
             top.text(0.5, 0.5, "no predictions.npz", ha="center", va="center", color="0.4")
         else:
             bins = reliability_bins(pooled.confidence, pooled.correct)
@@ -324,9 +324,9 @@ def reliability_figure(
             over = 100 * (pooled.confidence.mean() - pooled.correct.mean())
             seeds = f"{len(eces)} seed{'s' if len(eces) != 1 else ''}"
             top.set_title(
-                f"{method}\nECE {np.mean(eces):.2f}% ({seeds}); "
+                f"{method}\nECE {np.mean(eces):.2f}% ({seeds})\n"
                 f"mean confidence \u2212 accuracy {over:+.1f} pts",
-                fontsize=10,
+                fontsize=9,
             )
             bottom.bar(centres, filled["count"], width=width, color="0.5", edgecolor="black",
                        linewidth=0.5)  # fmt: skip
