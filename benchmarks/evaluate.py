@@ -1,9 +1,11 @@
-"""Evaluation: top-1 / top-5 error, cross-entropy and expected calibration error of a model.
+"""Evaluation: top-1 / top-5 error, cross-entropy and expected calibration error of a model,
+and the predictions a run keeps at its end.
 
 The accuracies and the 10-bin ECE come from one torchmetrics ``MetricCollection``, the loss
 from a ``MeanMetric``; under torchrun each rank evaluates its own share of the set
 (``benchmarks.distributed.shard``) and torchmetrics combines the ranks' counts, so every rank
-returns the numbers of the whole set.
+returns the numbers of the whole set. ``predict`` walks the same batches and keeps this rank's
+share of the predictions (``benchmarks.predictions``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassCalibrationError
 
+from benchmarks import predictions as preds
 from benchmarks.distributed import Distributed, shard
 from benchmarks.engine import autocast
 
@@ -59,16 +62,10 @@ def evaluate(
     """``test_top1_error`` and ``test_top5_error`` (%), ``test_loss`` and ``test_ece`` over
     ``loader`` (its first ``limit`` batches when given); the caller renames them for other
     splits."""
-    model.eval()
     metrics = classification_metrics(num_classes).to(device)
     # NaN stays NaN (a diverged model shows as one), rather than being dropped with a warning.
     loss = MeanMetric(nan_strategy="disable").set_dtype(torch.float64).to(device)
-    for index, (x, y) in enumerate(loader):
-        if limit is not None and index >= limit:
-            break
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with autocast(device, amp):
-            logits = model(x).float()
+    for logits, y in _logits(model, loader, device, amp=amp, limit=limit):
         # Log-probabilities: top-k ranks them as the logits (softmax would tie classes whose
         # probability underflows to 0), and the ECE, seeing values outside [0, 1], takes
         # their softmax, which is the model's probabilities.
@@ -81,6 +78,33 @@ def evaluate(
         "test_loss": loss.compute().item(),
         "test_ece": values["ece"],
     }
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, loader: DataLoader, device: torch.device, *, amp: bool, limit: int | None
+) -> preds.Predictions:
+    """The predictions on the batches ``evaluate`` sees (this rank's share under torchrun;
+    ``benchmarks.predictions.gather`` joins the shares)."""
+    parts = [
+        preds.from_logits(logits, y)
+        for logits, y in _logits(model, loader, device, amp=amp, limit=limit)
+    ]
+    return preds.concatenate(parts)
+
+
+def _logits(
+    model: nn.Module, loader: DataLoader, device: torch.device, *, amp: bool, limit: int | None
+):
+    """(float32 logits, labels) of the first ``limit`` batches (all when None), in eval mode."""
+    model.eval()
+    for index, (x, y) in enumerate(loader):
+        if limit is not None and index >= limit:
+            break
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with autocast(device, amp):
+            logits = model(x).float()
+        yield logits, y
 
 
 MEDIAN_WINDOW = 10

@@ -34,6 +34,7 @@ from mlflow.tracking import MlflowClient
 from torch import nn
 
 from benchmarks import interrupts
+from benchmarks import predictions as preds
 from benchmarks.configs import TrainConfig
 from benchmarks.environment import environment
 from benchmarks.errors import UserError
@@ -206,8 +207,12 @@ STALE_TAGS = ("interrupted", "error")
 """Tags of an earlier, stopped attempt that a finished run must not keep."""
 
 
-def log_end(history: dict[str, list[float]], checkpoint: Path) -> None:
-    """The learning curves and the final checkpoint as artifacts; the run is FINISHED."""
+def log_end(
+    history: dict[str, list[float]], checkpoint: Path, predictions: preds.Predictions | None = None
+) -> None:
+    """The learning curves, the final test-set predictions (``predictions.npz``, when given;
+    ``benchmarks.predictions``) and the final checkpoint as artifacts; the run is FINISHED. A
+    run resumed after its last epoch logs them again, over the same paths."""
     # matplotlib loads only for the runs that reach their end.
     from benchmarks.plots import learning_curves
 
@@ -215,6 +220,10 @@ def log_end(history: dict[str, list[float]], checkpoint: Path) -> None:
         figure = Path(folder) / "learning_curves.png"
         learning_curves(history, figure)
         mlflow.log_artifact(str(figure))
+        if predictions is not None:
+            path = Path(folder) / preds.ARTIFACT
+            preds.save(predictions, path)
+            mlflow.log_artifact(str(path))
     if checkpoint.exists():
         mlflow.log_artifact(str(checkpoint), artifact_path="checkpoint")
     with interrupts.deferred():

@@ -12,7 +12,9 @@ or ``--resume``, continues the same MLflow run from the last checkpoint (or, kil
 first checkpoint, from the start: the run id is recorded when the run is created); a run killed
 mid-epoch and resumed ends with the same metrics as an uninterrupted one, because every random
 stream of an epoch follows from the seed (``benchmarks.seeding``), and with one point per step
-of every metric (``benchmarks.tracking``). The run records how it ended: FINISHED only when
+of every metric (``benchmarks.tracking``). At its end a run logs its final test-set
+predictions (``predictions.npz``, ``benchmarks.predictions``), from which calibration is
+recomputed without retraining. The run records how it ended: FINISHED only when
 training completed, KILLED on Ctrl-C or SIGTERM (``benchmarks.interrupts``), FAILED with the
 error otherwise; a non-finite loss stops the run naming the batch. Input the user can fix fails
 before any run starts, as a ``UserError`` (``benchmarks.errors``).
@@ -57,10 +59,11 @@ from benchmarks.distributed import (
 from benchmarks.early_stopping import EarlyStopping
 from benchmarks.engine import BatchHook, NonFiniteLossError, TrainContext, train_one_epoch
 from benchmarks.errors import user_input
-from benchmarks.evaluate import eval_loader, evaluate, reported_errors
+from benchmarks.evaluate import eval_loader, evaluate, predict, reported_errors
 from benchmarks.methods import get_method
 from benchmarks.models import check_model_fits, get_model
 from benchmarks.optim import EpochPlan, active_phase, build_optimizer, build_scheduler
+from benchmarks.predictions import Predictions, gather
 from benchmarks.seeding import Stream, derive_seed, seed_epoch, seed_host
 
 __all__ = ["BatchHook", "NonFiniteLossError", "RunResult", "checkpoint_path", "train"]
@@ -123,8 +126,9 @@ def train(
             if world.is_main:
                 _open_run(run)
             _train_epochs(run, run.start_epoch)
+            predictions = _final_predictions(run)
             if world.is_main:
-                _finish(run)
+                _finish(run, predictions)
         except BaseException as error:
             if world.is_main:
                 tracking.end_interrupted(error)
@@ -182,11 +186,26 @@ def _open_run(run: _Run) -> None:
         run.ctx.hooks = [samples, *run.ctx.hooks]
 
 
-def _finish(run: _Run) -> None:
+def _final_predictions(run: _Run) -> Predictions:
+    """The final model's predictions on the batches of the test set its last evaluation saw
+    (the same batch size and ``limit_eval_batches``), every rank's share joined; all ranks call
+    it. A pass of its own rather than a copy kept from the last epoch: a run resumed after its
+    last checkpoint has only the model to take them from."""
+    config, world = run.config, run.world
+    last_epoch = max(len(run.history["test_top1_error"]) - 1, 0)
+    batch_size = _per_rank_batch(config, active_phase(config, last_epoch), world)
+    loader = eval_loader(run.splits[1], batch_size, config.workers, world)
+    share = predict(
+        run.model, loader, run.ctx.device, amp=config.amp, limit=config.limit_eval_batches
+    )
+    return gather(share, world)
+
+
+def _finish(run: _Run, predictions: Predictions) -> None:
     """Rank 0: the early-stop tag, the end artifacts, FINISHED."""
     if run.stopping.stopped:
         tracking.mark_early_stopped(len(run.history["test_top1_error"]) - 1)
-    tracking.log_end(run.history, run.path)
+    tracking.log_end(run.history, run.path, predictions)
 
 
 def _train_epochs(run: _Run, start_epoch: int) -> None:

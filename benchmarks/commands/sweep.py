@@ -109,10 +109,14 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from benchmarks import tracking
     from benchmarks.sweep import launch
-    from benchmarks.sweep.experiments import expand
+    from benchmarks.sweep.experiments import expand, get_experiment
     from benchmarks.sweep.state import DONE, run_states
 
     runs = expand(args.experiment, scale=args.scale, seeds=args.seeds, overrides=args.set or ())
+    reads = get_experiment(args.experiment).runs_of
+    if reads:
+        print(f"{args.experiment} trains no runs of its own: it reads {reads}'s runs of its "
+              f"settings ({', '.join(sorted({run.setting for run in runs}))}).")  # fmt: skip
     uri = tracking.tracking_uri()
     if args.launcher == "slurm":
         launch.check_cluster_tracking(uri)

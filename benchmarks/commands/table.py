@@ -4,14 +4,18 @@ main: per setting and method, mean (std) over seeds of the median of the last 10
 error, the last and best beside it, the seeds, and the run ids in the CSV; writes
 reports/main.{md,csv}. significance: the paired t-test of Section 6.5 beside the paper's, with
 a Wilcoxon signed-rank test, and every pair of the main table's methods with Holm's correction;
-writes reports/significance.{md,csv} (``comixup-bench ttest`` is the same). timing: per setting
-and method, ms per batch by phase and the ratios beside the paper's, with the device; writes
-reports/timing.{md,csv} and timing-ratios.csv. Runs missing or
+writes reports/significance.{md,csv} (``comixup-bench ttest`` is the same). calibration: the
+ECE of every method recomputed from the main runs' final predictions beside the logged one and
+the paper's (Table 6), and reliability diagrams per dataset; writes reports/calibration.{md,csv}
+and reports/reliability_<dataset>.png. timing: per setting and method, ms per batch by phase
+and the ratios beside the paper's, with the device; writes reports/timing.{md,csv} and
+timing-ratios.csv. Runs missing or
 unfinished are named under the table, which is written for the cells it has.
 
 Examples:
     comixup-bench table significance --scale smoke
     comixup-bench table main --seeds 3
+    comixup-bench table calibration --scale smoke
 """
 
 from __future__ import annotations
@@ -58,6 +62,10 @@ def build(args: argparse.Namespace):
     runs = finished(states)
     experiment = get_experiment(args.experiment)
     missing = missing_note(states)
+    if args.experiment == "calibration":
+        from benchmarks.tables.calibration import write_report
+
+        return write_report(states, experiment, args.scale, args.out, _scale_note(args))
     if args.experiment == "main":
         return _main(args, experiment, runs, missing)
     if args.experiment == "timing":

@@ -7,8 +7,14 @@ import json
 import socket
 from pathlib import Path
 
+import numpy as np
+import pytest
 import torch.multiprocessing as mp
 from mlflow.tracking import MlflowClient
+
+from benchmarks import predictions as preds
+from benchmarks.data import build_splits
+from benchmarks.tables.calibration import expected_calibration_error
 
 METHODS = ("manifold_mixup", "comixup")
 
@@ -63,6 +69,7 @@ def test_two_gloo_processes_train_and_only_rank_zero_logs(tmp_path):
     rank0 = json.loads((tmp_path / "rank0.json").read_text())
     rank1 = json.loads((tmp_path / "rank1.json").read_text())
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    test_set = build_splits("builtin", None)[1]
     experiment = client.get_experiment_by_name("builtin")
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == len(METHODS)  # one run per method: rank 1 logged nothing
@@ -75,3 +82,9 @@ def test_two_gloo_processes_train_and_only_rank_zero_logs(tmp_path):
         assert rank0[method]["metrics"]["test_loss"] == rank1[method]["metrics"]["test_loss"]
         # The training loss is averaged over both ranks' shards.
         assert rank0[method]["metrics"]["train_loss"] == rank1[method]["metrics"]["train_loss"]
+        # The final predictions join both ranks' shares in the test set's order.
+        path = client.download_artifacts(run.info.run_id, preds.ARTIFACT, str(tmp_path))
+        kept = preds.load(Path(path))
+        np.testing.assert_array_equal(kept.labels, [test_set[i][1] for i in range(40)])
+        ece = expected_calibration_error(kept)
+        assert ece == pytest.approx(rank0[method]["metrics"]["test_ece"], abs=1e-6)
