@@ -77,8 +77,8 @@ def class_activation_maps(
     they equal ``model(images)`` for the suite's models; the maps carry no bias and no ReLU.
     The model should be in eval mode (batch norm with running statistics).
     """
-    features = model.feature_map(images)  # (B, C, h, w)
     linear = classifier_of(model)
+    features = model.feature_map(images)  # (B, C, h, w)
     if features.ndim != 4 or features.shape[1] != linear.in_features:
         raise ValueError(
             f"{type(model).__name__}.feature_map gave {tuple(features.shape)}, but its last "
