@@ -27,8 +27,12 @@ the crop and clipped to it; boxes left with no area are dropped.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -252,3 +256,44 @@ def collate_boxes(
     the boxes as a list (images have different numbers of boxes)."""
     images, labels, boxes = zip(*batch, strict=True)
     return torch.stack(images), torch.tensor(labels, dtype=torch.long), list(boxes)
+
+
+MARKER = "comixup-boxes.json"
+"""Written last into a folder this package generated; it records the settings it was made
+with. A folder without it is an unfinished build."""
+
+
+def write_once(folder: str | Path, settings: dict, write: Callable[[Path], None]) -> Path:
+    """Run ``write(staging)`` and move the result to ``folder``, unless ``folder`` already holds
+    a set made with the same ``settings`` (JSON-able): then it is reused as it is.
+
+    The files are written into a temporary folder beside ``folder`` and moved into place when
+    complete, so an interrupted build leaves nothing half-made. A set made with other settings
+    is replaced only if this package made it (its marker is there); any other non-empty folder
+    is an error, so a wrong path deletes nothing.
+
+    Raises:
+        ValueError: ``folder`` is a non-empty folder this package did not make.
+    """
+    folder = Path(folder).expanduser()
+    settings = json.loads(json.dumps(settings))  # tuples -> lists, as read back
+    marker = folder / MARKER
+    if marker.is_file() and json.loads(marker.read_text()) == settings:
+        return folder
+    if folder.exists() and any(folder.iterdir()) and not marker.is_file():
+        raise ValueError(
+            f"{folder} exists and was not made by comixup-bench (no {MARKER}); choose an "
+            "empty or new folder, or delete it."
+        )
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        write(staging)
+        (staging / MARKER).write_text(json.dumps(settings, indent=2) + "\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return folder
