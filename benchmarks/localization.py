@@ -114,7 +114,7 @@ def cam_box(cam: torch.Tensor, threshold: float = CAM_THRESHOLD) -> torch.Tensor
     if cam.ndim != 2:
         raise ValueError(f"cam_box takes one (H, W) map, got shape {tuple(cam.shape)}.")
     if not 0 <= threshold <= 1:
-        raise ValueError(f"threshold is a fraction of the map's maximum in [0, 1], got {threshold}.")
+        raise ValueError(f"threshold is a share of the map's maximum in [0, 1], got {threshold}.")
     values = cam.detach().float().cpu().numpy()
     spread = values.max() - values.min()
     if spread <= 0:
@@ -182,5 +182,5 @@ def localize(
     normalised map at the input's size (B, H, W) and its box (B, 4), the official pipeline."""
     logits, cams = class_activation_maps(model, images)
     maps = localization_maps(cams, tuple(images.shape[-2:]))
-    boxes = torch.stack([cam_box(m, threshold) for m in maps]) if len(maps) else maps.new_zeros(0, 4)
-    return logits, maps, boxes
+    boxes = [cam_box(one, threshold) for one in maps]
+    return logits, maps, torch.stack(boxes) if boxes else maps.new_zeros(0, 4)

@@ -26,9 +26,11 @@ from torch.utils.data import DataLoader, Dataset
 
 from benchmarks import checkpoint as checkpoints
 from benchmarks.data import dataset_spec
+from benchmarks.data.boxes import BoxedImages, collate_boxes
 from benchmarks.errors import UserError
 from benchmarks.localization import CAM_THRESHOLD, IOU_THRESHOLD, localization_correct, localize
 from benchmarks.models import get_model
+from benchmarks.sweep import tags as sweep_tags
 
 EXPERIMENT = "robustness"
 """The MLflow experiment of the evaluation runs."""
@@ -76,6 +78,82 @@ class SetResult:
             f"{name}_top5_error": self.top5_error,
             f"{name}_loc_top1_accuracy": self.loc_top1,
         }
+
+
+def trained_run(client, run_id: str) -> TrainedRun:
+    """The :class:`TrainedRun` of MLflow run ``run_id``: its sweep cell from the sweep's tags,
+    or ``dataset/model`` and the method and seed from its parameters.
+
+    Raises:
+        UserError: the store has no such run.
+    """
+    try:
+        found = client.get_run(run_id)
+    except MlflowException as error:
+        raise UserError(
+            f"the tracking store has no run {run_id}; check the id (mlflow ui) and "
+            "MLFLOW_TRACKING_URI."
+        ) from error
+    tags, params = found.data.tags, found.data.params
+    setting = tags.get(sweep_tags.SETTING) or f"{params.get('dataset')}/{params.get('model')}"
+    method = tags.get(sweep_tags.METHOD) or params.get("method", "?")
+    seed = int(tags.get(sweep_tags.SEED, params.get("seed", 0)))
+    return TrainedRun(run_id, setting, method, seed)
+
+
+def boxed_source(
+    dataset: str, data_dir: Path | None, *, boxes_dir: Path | None = None
+) -> BoxedImages:
+    """The test split of training set ``dataset`` with its boxes, images in [0, 1].
+
+    ``boxed-digits``: the built-in set (made under ``data_dir`` or its default folder).
+    ``imagenet``: ``<data_dir>/val`` in class folders with ILSVRC's XML boxes (in ``val/``,
+    beside each image or in ``boxes_dir``), resized to 256 and centre-cropped to 224 as the
+    ImageNet evaluation transform (the official ``dataset.py`` crops 224 without resizing).
+
+    Raises:
+        ValueError: a training set without boxes.
+    """
+    from benchmarks.data import boxed_builtin
+
+    if dataset == boxed_builtin.NAME:
+        return boxed_builtin.boxed_test_set(data_dir)
+    if dataset == "imagenet":
+        if data_dir is None:
+            raise ValueError(
+                "imagenet runs are evaluated on ImageNet's validation images with boxes: pass "
+                "--data-dir (the folder holding val/) and, if the XMLs are elsewhere, "
+                "--boxes-dir."
+            )
+        spec = dataset_spec(dataset)
+        return BoxedImages(
+            Path(data_dir).expanduser() / "val", spec.image_size, resize=256, boxes_dir=boxes_dir
+        )
+    raise ValueError(
+        f"runs trained on {dataset!r} have no test set with boxes; localisation and the "
+        f"background corruptions need one of: {boxed_builtin.NAME}, imagenet."
+    )
+
+
+def corrupted_sets(
+    dataset: str,
+    data_dir: Path | None,
+    *,
+    boxes_dir: Path | None = None,
+    out_dir: Path | None = None,
+    seed: int = 0,
+) -> dict[str, BoxedImages]:
+    """The clean, replacement and noise versions of ``dataset``'s boxed test split, written by
+    :func:`benchmarks.data.corruptions.write_corrupted_sets` into ``out_dir`` (default
+    ``<data_dir or ~/.cache/comixup-bench>/corrupted/<dataset>``; reused when already there)."""
+    from benchmarks.data.boxed_builtin import DEFAULT_ROOT
+    from benchmarks.data.corruptions import write_corrupted_sets
+
+    source = boxed_source(dataset, data_dir, boxes_dir=boxes_dir)
+    if out_dir is None:
+        out_dir = Path(data_dir or DEFAULT_ROOT).expanduser() / "corrupted" / dataset
+    folders = write_corrupted_sets(source, out_dir, seed=seed)
+    return {name: BoxedImages(folder, source.image_size) for name, folder in folders.items()}
 
 
 def _checkpoint_file(run_id: str, folder: Path, checkpoint_root: Path) -> Path:
@@ -145,8 +223,6 @@ def evaluate_set(
     """Top-1 / top-5 error and localisation top-1 accuracy (%) of ``model`` on ``dataset``
     (``BoxedImages`` items: image in [0, 1], label, boxes), normalised as ``training_set``
     was; the first ``examples`` images are kept for the CAM grid."""
-    from benchmarks.data.boxes import collate_boxes
-
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_boxes)
     normalize = normalizer(training_set, device)
     model = model.to(device).eval()

@@ -21,6 +21,7 @@ from benchmarks.commands import (
     figure2,
     make_speech_builtin,
     prepare_tiny_imagenet,
+    robustness,
     sweep,
     table,
     table2,
@@ -45,6 +46,7 @@ COMMANDS = (
     sweep,
     table,
     ttest,
+    robustness,
     timing,
     prepare_tiny_imagenet,
 )

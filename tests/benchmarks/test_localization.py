@@ -160,7 +160,9 @@ def test_smoothing_sums_3x3_neighbourhoods_with_zero_padding():
     cams = torch.arange(16.0).reshape(1, 4, 4)
     # At the feature map's own size bicubic up-sampling is the identity.
     maps = localization_maps(cams, (4, 4))
-    summed = torch.tensor([[10.0, 18, 24, 18], [27, 45, 54, 39], [51, 81, 90, 63], [42, 66, 72, 50]])
+    summed = torch.tensor(
+        [[10.0, 18, 24, 18], [27, 45, 54, 39], [51, 81, 90, 63], [42, 66, 72, 50]]
+    )
     torch.testing.assert_close(maps[0], (summed - 10) / 80)
 
 
