@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,15 +219,16 @@ def evaluate_set(
     batch_size: int = 64,
     threshold: float = CAM_THRESHOLD,
     iou_threshold: float = IOU_THRESHOLD,
-    examples: int = 0,
+    examples: Sequence[int] = (),
 ) -> SetResult:
     """Top-1 / top-5 error and localisation top-1 accuracy (%) of ``model`` on ``dataset``
     (``BoxedImages`` items: image in [0, 1], label, boxes), normalised as ``training_set``
-    was; the first ``examples`` images are kept for the CAM grid."""
+    was; the images at the indices ``examples`` are kept for the CAM grid."""
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_boxes)
     normalize = normalizer(training_set, device)
     model = model.to(device).eval()
     top1 = top5 = localized = seen = 0
+    wanted = set(examples)
     kept: list[Example] = []
     for images, labels, true_boxes in loader:
         logits, maps, boxes = localize(model, normalize(images.to(device)), threshold=threshold)
@@ -238,7 +240,7 @@ def evaluate_set(
             logits, labels, boxes, true_boxes, iou_threshold=iou_threshold
         )
         localized += int(correct.sum())
-        for i in range(min(examples - len(kept), len(images))):
+        for i in (i for i in range(len(images)) if seen + i in wanted):
             kept.append(
                 Example(
                     images[i], maps[i], boxes[i], true_boxes[i], int(labels[i]),
@@ -251,6 +253,15 @@ def evaluate_set(
     return SetResult(
         100 * (1 - top1 / seen), 100 * (1 - top5 / seen), 100 * localized / seen, seen, kept
     )
+
+
+def spread_indices(count: int, size: int) -> list[int]:
+    """``count`` indices spread evenly over a set of ``size`` images (the sets are sorted by
+    class, so the CAM grid shows several classes rather than the first one's images)."""
+    if count <= 0 or size <= 0:
+        return []
+    count = min(count, size)
+    return sorted({round(i * (size - 1) / max(count - 1, 1)) for i in range(count)})
 
 
 def log_evaluation(

@@ -76,6 +76,7 @@ def evaluate(args: argparse.Namespace) -> list[Path]:
     import torch
 
     from benchmarks import robustness, tracking
+    from benchmarks.robustness import spread_indices
     from benchmarks.data.corruptions import SETS
 
     uri = tracking.tracking_uri()
@@ -97,7 +98,8 @@ def evaluate(args: argparse.Namespace) -> list[Path]:
                 seed=args.corruption_seed,
             )
         evaluation_sets = sets_by_dataset[dataset]
-        keep = args.examples if run.method not in examples else 0
+        clean = evaluation_sets["clean"]
+        keep = [] if run.method in examples else spread_indices(args.examples, len(clean))
         results = {
             name: robustness.evaluate_set(
                 model,
@@ -106,7 +108,7 @@ def evaluate(args: argparse.Namespace) -> list[Path]:
                 device=device,
                 batch_size=args.batch_size,
                 threshold=args.threshold,
-                examples=keep if name == "clean" else 0,
+                examples=keep if name == "clean" else (),
             )
             for name, data in evaluation_sets.items()
         }
@@ -116,7 +118,7 @@ def evaluate(args: argparse.Namespace) -> list[Path]:
         print(f"{run.setting} {run.method} seed {run.seed}: {_summary(results)}")
         if keep:
             examples[run.method] = results["clean"].examples
-            classes = evaluation_sets["clean"].classes
+            classes = clean.classes
         for name, result in results.items():
             rows.append(
                 {
@@ -247,8 +249,8 @@ def _write(args, frame, order, sets, examples, classes, missing) -> list[Path]:
             examples,
             grid,
             classes=classes,
-            title="CAM of the predicted class on the clean set (first seed): true boxes green, "
-            "CAM box red (dashed: not localised)",
+            title="CAM of the predicted class, clean set, first seed\n"
+            "true boxes green, CAM box red (dashed: not localised)",
         )
         written.append(grid)
     return written

@@ -72,7 +72,7 @@ def _draw_box(axis, box, color: str, style: str = "-") -> None:
     axis.add_patch(
         Rectangle(
             (x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0,
-            fill=False, edgecolor=color, linewidth=1.5, linestyle=style,
+            fill=False, edgecolor=color, linewidth=2, linestyle=style,
         )
     )  # fmt: skip
 

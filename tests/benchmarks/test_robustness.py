@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from benchmarks.cli import main
 from benchmarks.commands import names
+from benchmarks.robustness import spread_indices
 from benchmarks.tables.robustness import localization_table, robustness_table
 
 TINY = [
@@ -23,6 +24,13 @@ against the robustness command's clean set)."""
 
 def test_boxed_datasets_are_datasets():
     assert set(names.BOXED_DATASETS) <= set(names.DATASETS)
+
+
+def test_grid_images_spread_over_the_set():
+    assert spread_indices(4, 360) == [0, 120, 239, 359]
+    assert spread_indices(5, 3) == [0, 1, 2]
+    assert spread_indices(1, 10) == [0]
+    assert spread_indices(0, 10) == []
 
 
 def test_tables_take_mean_and_std_over_seeds():
