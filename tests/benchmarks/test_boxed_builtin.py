@@ -112,7 +112,7 @@ def test_train_then_corrupt_end_to_end(data_dir, store, tmp_path):
     settings = ["epochs=1", "limit_batches=2", "limit_eval_batches=1", "warmup_batches=0"]
     config = apply_overrides(
         preset("boxed-digits"),
-        [*settings, "workers=0", "width=4", "batch_size=16", "method=comixup"],
+        [*settings, "workers=0", "width=4", "batch_size=8", "method=cutmix"],
     )
     result = train(
         dataclasses.replace(config, data_dir=str(data_dir)),
