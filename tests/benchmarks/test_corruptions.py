@@ -114,6 +114,7 @@ def test_written_sets_match_the_formulas_and_keep_the_boxes(tmp_path):
     sets = {name: BoxedImages(folder, 8) for name, folder in folders.items()}
     generator = torch.Generator().manual_seed(5)
     permutation = background_permutation(3, generator)
+    noises = torch.randn((3, 3, 8, 8), generator=generator)  # one batch: every image at once
     for j in range(3):
         image, label, boxes = source[j]
         clean, clean_label, clean_boxes = sets["clean"][j]
@@ -128,7 +129,7 @@ def test_written_sets_match_the_formulas_and_keep_the_boxes(tmp_path):
         assert (replaced[:, inside] == image.numpy()[:, inside]).all()
         assert (replaced[:, ~inside] == other[:, ~inside]).all()
         noisy = sets["noise"][j][0].numpy()
-        noise = torch.randn((1, 3, 8, 8), generator=generator)[0].numpy()
+        noise = noises[j].numpy()
         expected = np.clip(image.numpy() + 0.1 * noise, 0, 1)
         assert (noisy[:, inside] == image.numpy()[:, inside]).all()
         np.testing.assert_allclose(noisy[:, ~inside], expected[:, ~inside], atol=0.5 / 255 + 1e-6)
