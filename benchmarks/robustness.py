@@ -102,40 +102,6 @@ def trained_run(client, run_id: str) -> TrainedRun:
     return TrainedRun(run_id, setting, method, seed)
 
 
-def boxed_source(
-    dataset: str, data_dir: Path | None, *, boxes_dir: Path | None = None
-) -> BoxedImages:
-    """The test split of training set ``dataset`` with its boxes, images in [0, 1].
-
-    ``boxed-digits``: the built-in set (made under ``data_dir`` or its default folder).
-    ``imagenet``: ``<data_dir>/val`` in class folders with ILSVRC's XML boxes (in ``val/``,
-    beside each image or in ``boxes_dir``), resized to 256 and centre-cropped to 224 as the
-    ImageNet evaluation transform (the official ``dataset.py`` crops 224 without resizing).
-
-    Raises:
-        ValueError: a training set without boxes.
-    """
-    from benchmarks.data import boxed_builtin
-
-    if dataset == boxed_builtin.NAME:
-        return boxed_builtin.boxed_test_set(data_dir)
-    if dataset == "imagenet":
-        if data_dir is None:
-            raise ValueError(
-                "imagenet runs are evaluated on ImageNet's validation images with boxes: pass "
-                "--data-dir (the folder holding val/) and, if the XMLs are elsewhere, "
-                "--boxes-dir."
-            )
-        spec = dataset_spec(dataset)
-        return BoxedImages(
-            Path(data_dir).expanduser() / "val", spec.image_size, resize=256, boxes_dir=boxes_dir
-        )
-    raise ValueError(
-        f"runs trained on {dataset!r} have no test set with boxes; localisation and the "
-        f"background corruptions need one of: {boxed_builtin.NAME}, imagenet."
-    )
-
-
 def corrupted_sets(
     dataset: str,
     data_dir: Path | None,
@@ -146,13 +112,15 @@ def corrupted_sets(
 ) -> dict[str, BoxedImages]:
     """The clean, replacement and noise versions of ``dataset``'s boxed test split, written by
     :func:`benchmarks.data.corruptions.write_corrupted_sets` into ``out_dir`` (default
-    ``<data_dir or ~/.cache/comixup-bench>/corrupted/<dataset>``; reused when already there)."""
+    ``<data_dir or ~/.cache/comixup-bench>/<dataset>-corrupted-seed<seed>``, as
+    ``comixup-bench prepare-boxes``; reused when already there)."""
+    from benchmarks.data import build_boxed_test_set
     from benchmarks.data.boxed_builtin import DEFAULT_ROOT
     from benchmarks.data.corruptions import write_corrupted_sets
 
-    source = boxed_source(dataset, data_dir, boxes_dir=boxes_dir)
+    source = build_boxed_test_set(dataset, data_dir, boxes_dir=boxes_dir)
     if out_dir is None:
-        out_dir = Path(data_dir or DEFAULT_ROOT).expanduser() / "corrupted" / dataset
+        out_dir = Path(data_dir or DEFAULT_ROOT).expanduser() / f"{dataset}-corrupted-seed{seed}"
     folders = write_corrupted_sets(source, out_dir, seed=seed)
     return {name: BoxedImages(folder, source.image_size) for name, folder in folders.items()}
 

@@ -49,7 +49,3 @@ LAUNCHERS = ("local", "slurm")
 
 TABLE_EXPERIMENTS = ("main", "significance")
 """The experiments ``comixup-bench table`` builds a table of."""
-
-BOXED_DATASETS = ("boxed-digits", "imagenet")
-"""Training sets whose test split has boxes: ``comixup-bench robustness`` evaluates their runs
-(``benchmarks.robustness.boxed_source``)."""

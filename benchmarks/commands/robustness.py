@@ -24,7 +24,7 @@ from pathlib import Path
 
 from benchmarks.commands._common import add_command, add_out, fail, positive_int
 from benchmarks.commands._training import add_set_option
-from benchmarks.commands.names import BOXED_DATASETS, SCALES
+from benchmarks.commands.names import SCALES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--corrupted-dir",
         type=Path,
         help="where the three sets are written (default: <data-dir or "
-        "~/.cache/comixup-bench>/corrupted/<dataset>)",
+        "~/.cache/comixup-bench>/<dataset>-corrupted-seed<seed>)",
     )
     parser.add_argument("--corruption-seed", type=int, default=0, help="seed of the corruptions")
     parser.add_argument(
@@ -76,8 +76,8 @@ def evaluate(args: argparse.Namespace) -> list[Path]:
     import torch
 
     from benchmarks import robustness, tracking
-    from benchmarks.robustness import spread_indices
     from benchmarks.data.corruptions import SETS
+    from benchmarks.robustness import spread_indices
 
     uri = tracking.tracking_uri()
     tracking.check_reachable(uri)
@@ -138,6 +138,7 @@ def select_runs(args: argparse.Namespace):
     are missing or unfinished."""
     from mlflow.tracking import MlflowClient
 
+    from benchmarks.data import BOXED_DATASETS
     from benchmarks.robustness import TrainedRun, trained_run
     from benchmarks.sweep.experiments import MAIN_METHODS, expand, get_experiment
     from benchmarks.sweep.state import run_states

@@ -11,7 +11,9 @@ from mlflow.tracking import MlflowClient
 
 from benchmarks.cli import main
 from benchmarks.commands import names
+from benchmarks.data import BOXED_DATASETS
 from benchmarks.robustness import spread_indices
+from benchmarks.sweep.experiments import EXPERIMENTS
 from benchmarks.tables.robustness import localization_table, robustness_table
 
 TINY = [
@@ -22,8 +24,10 @@ TINY = [
 against the robustness command's clean set)."""
 
 
-def test_boxed_datasets_are_datasets():
-    assert set(names.BOXED_DATASETS) <= set(names.DATASETS)
+def test_the_smoke_sweep_has_a_boxed_setting():
+    smoke = EXPERIMENTS["main"].smoke_settings
+    assert {s.dataset for s in smoke} & set(BOXED_DATASETS)
+    assert set(BOXED_DATASETS) <= set(names.DATASETS)
 
 
 def test_grid_images_spread_over_the_set():
@@ -77,21 +81,21 @@ def test_robustness_evaluates_trained_runs(store, tmp_path):
     local = pd.read_csv(out / "localization.csv")
     assert robust["method"].tolist() == local["method"].tolist() == ["vanilla", "cutmix"]
     client = MlflowClient()
-    for row, loc in zip(robust.itertuples(index=False), local.itertuples(index=False), strict=True):
-        row, loc = row._asdict(), loc._asdict()
+    rows = zip(robust.to_dict("records"), local.to_dict("records"), strict=True)
+    for row, loc in rows:
         for name in ("clean", "replacement", "noise"):
-            top1, top5 = row[f"{name}_top1_error_mean"], row[f"{name}_top5_error_mean"]
+            top1, top5 = row[f"{name} top1_error mean"], row[f"{name} top5_error mean"]
             assert 0 <= top5 <= top1 <= 100
             # Localised needs the right class: at most the top-1 accuracy.
-            assert 0 <= loc[f"{name}_loc_top1_mean"] <= 100 - top1 + 1e-9
-        trained_run = client.get_run(row["MLflow_runs"])
+            assert 0 <= loc[f"{name} loc_top1 mean"] <= 100 - top1 + 1e-9
+        trained_run = client.get_run(row["MLflow runs"])
         [evaluation] = client.search_runs(
             [client.get_experiment_by_name("robustness").experiment_id],
-            filter_string=f"tags.evaluates = '{row['MLflow_runs']}'",
+            filter_string=f"tags.evaluates = '{row['MLflow runs']}'",
         )
-        assert evaluation.info.run_id == row["evaluation_runs"]
+        assert evaluation.info.run_id == row["evaluation runs"]
         metrics = evaluation.data.metrics
-        assert metrics["clean_top1_error"] == pytest.approx(row["clean_top1_error_mean"])
+        assert metrics["clean_top1_error"] == pytest.approx(row["clean top1_error mean"])
         assert metrics["clean_images"] == 360
         # The clean set holds the test split's own pixels: the trained run's last evaluation
         # of the same model on it gives the same error.
