@@ -69,8 +69,8 @@ def _train(method: str) -> str:
     return run.info.run_id
 
 
-def test_robustness_evaluates_trained_runs(store, tmp_path):
-    trained = {method: _train(method) for method in ("vanilla", "cutmix")}
+def test_robustness_evaluates_a_trained_run(store, tmp_path):
+    trained = {"vanilla": _train("vanilla")}
     out = tmp_path / "reports"
     code = main(
         ["robustness", "--run-id", *trained.values(), "--examples", "3", "--out", str(out),
@@ -79,7 +79,7 @@ def test_robustness_evaluates_trained_runs(store, tmp_path):
     assert code == 0
     robust = pd.read_csv(out / "robustness.csv")
     local = pd.read_csv(out / "localization.csv")
-    assert robust["method"].tolist() == local["method"].tolist() == ["vanilla", "cutmix"]
+    assert robust["method"].tolist() == local["method"].tolist() == ["vanilla"]
     client = MlflowClient()
     rows = zip(robust.to_dict("records"), local.to_dict("records"), strict=True)
     for row, loc in rows:
