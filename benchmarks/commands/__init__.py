@@ -20,6 +20,7 @@ from benchmarks.commands import (
     compare,
     figure2,
     make_speech_builtin,
+    prepare_boxes,
     prepare_tiny_imagenet,
     sweep,
     table,
@@ -47,6 +48,7 @@ COMMANDS = (
     ttest,
     timing,
     prepare_tiny_imagenet,
+    prepare_boxes,
 )
 """The command modules, in the order ``--help`` lists them."""
 
