@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from benchmarks.data import boxed_builtin
 from benchmarks.data.boxes import Box, BoxedImages, box_mask, snap_boxes, write_boxes, write_once
 
 NOISE_STD = 0.1
@@ -200,13 +201,10 @@ def write_corrupted_sets(
     return {name: out / name for name in SETS}
 
 
-DEFAULT_ROOT = Path("~/.cache/comixup-bench")
-
-
 def default_out_dir(dataset: str, data_dir: str | Path | None, seed: int) -> Path:
     """Where :func:`prepare_corrupted_sets` writes by default:
     ``<data_dir or ~/.cache/comixup-bench>/<dataset>-corrupted-seed<seed>``."""
-    root = Path(data_dir if data_dir is not None else DEFAULT_ROOT).expanduser()
+    root = Path(data_dir if data_dir is not None else boxed_builtin.DEFAULT_ROOT).expanduser()
     return root / f"{dataset}-corrupted-seed{seed}"
 
 
