@@ -20,6 +20,7 @@ from benchmarks.commands import (
     compare,
     figure2,
     make_speech_builtin,
+    prepare_boxes,
     prepare_tiny_imagenet,
     robustness,
     sweep,
@@ -49,6 +50,7 @@ COMMANDS = (
     robustness,
     timing,
     prepare_tiny_imagenet,
+    prepare_boxes,
 )
 """The command modules, in the order ``--help`` lists them."""
 

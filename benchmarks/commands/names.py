@@ -21,6 +21,9 @@ DATASETS = (
 )
 """The presets of ``benchmarks.configs.PRESETS``, sorted."""
 
+BOXED_DATASETS = ("boxed-digits", "imagenet")
+"""``benchmarks.data.BOXED_DATASETS``: the datasets with ground-truth boxes."""
+
 SPEECH_DATASETS = ("speechcommands", "speech-builtin")
 """The presets Table 5 trains on."""
 

@@ -208,7 +208,10 @@ class BoxedImages(Dataset):
         self.image_size = image_size
         self.resize = image_size if resize is None else resize
         if self.resize < image_size:
-            raise ValueError(f"resize ({self.resize}) must be >= image_size ({image_size}).")
+            raise ValueError(
+                f"resize ({self.resize}) is the shorter side before a centre crop of "
+                f"image_size ({image_size}): pass resize >= image_size, or None for equal."
+            )
         if not self.root.is_dir() or not any(p.is_dir() for p in self.root.iterdir()):
             raise DatasetNotFoundError(
                 f"{self.root} has no class folders; expected <root>/<class>/<image> with one "

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from benchmarks.data import boxed_builtin
 from benchmarks.data.boxes import Box, BoxedImages, box_mask, snap_boxes, write_boxes, write_once
 
 NOISE_STD = 0.1
@@ -200,11 +201,45 @@ def write_corrupted_sets(
     return {name: out / name for name in SETS}
 
 
+def default_out_dir(dataset: str, data_dir: str | Path | None, seed: int) -> Path:
+    """Where :func:`prepare_corrupted_sets` writes by default:
+    ``<data_dir or ~/.cache/comixup-bench>/<dataset>-corrupted-seed<seed>``."""
+    root = Path(data_dir if data_dir is not None else boxed_builtin.DEFAULT_ROOT).expanduser()
+    return root / f"{dataset}-corrupted-seed{seed}"
+
+
+def prepare_corrupted_sets(
+    dataset: str,
+    data_dir: str | Path | None,
+    *,
+    seed: int,
+    out_dir: str | Path | None = None,
+    boxes_dir: str | Path | None = None,
+) -> dict[str, Path]:
+    """The clean, replacement and noise test sets of ``dataset`` (one of
+    ``benchmarks.data.BOXED_DATASETS``), written on first use (:func:`write_corrupted_sets`)
+    into ``out_dir`` (default :func:`default_out_dir`). Read each back with
+    ``BoxedImages(folder, dataset_spec(dataset).image_size)``.
+
+    Raises:
+        ValueError: ``dataset`` has no boxes.
+        DatasetNotFoundError: its images or boxes are missing (the message says how to get
+            them).
+    """
+    from benchmarks.data import build_boxed_test_set  # the registry imports this module's peers
+
+    source = build_boxed_test_set(dataset, data_dir, boxes_dir=boxes_dir)
+    out = out_dir if out_dir is not None else default_out_dir(dataset, data_dir, seed)
+    return write_corrupted_sets(source, out, seed=seed)
+
+
 __all__ = [
     "NOISE_STD",
     "SETS",
     "background_permutation",
+    "default_out_dir",
     "gaussian_noise",
+    "prepare_corrupted_sets",
     "replacement",
     "write_corrupted_sets",
 ]

@@ -24,7 +24,7 @@ from benchmarks.data import (
 )
 from benchmarks.data import boxed_builtin as boxed
 from benchmarks.data.boxes import Box, box_mask, read_boxes, write_boxes
-from benchmarks.data.corruptions import write_corrupted_sets
+from benchmarks.data.corruptions import prepare_corrupted_sets
 from benchmarks.sweep.experiments import Setting, setting_config
 from benchmarks.train import train
 
@@ -35,6 +35,12 @@ def data_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("boxed")
     boxed.make_boxed_digits(root)
     return root
+
+
+@pytest.fixture(scope="module")
+def corrupted(data_dir) -> dict[str, Path]:
+    """Its clean and corrupted test sets, written once for this module."""
+    return prepare_corrupted_sets("boxed-digits", data_dir, seed=3)
 
 
 def test_layout_counts_and_labels_follow_builtins_split(data_dir):
@@ -108,7 +114,7 @@ def test_registered_for_training_and_the_smoke_sweep(data_dir):
     assert "boxed-digits" in BOXED_DATASETS
 
 
-def test_train_then_corrupt_end_to_end(data_dir, store, tmp_path):
+def test_train_then_corrupt_end_to_end(data_dir, corrupted, store, tmp_path):
     settings = ["epochs=1", "limit_batches=2", "limit_eval_batches=1", "warmup_batches=0"]
     config = apply_overrides(
         preset("boxed-digits"),
@@ -120,17 +126,14 @@ def test_train_then_corrupt_end_to_end(data_dir, store, tmp_path):
         progress=False,
     )
     assert MlflowClient(store).get_run(result.run_id).info.status == "FINISHED"
-    sets = write_corrupted_sets(
-        build_boxed_test_set("boxed-digits", data_dir), tmp_path / "c", seed=0
-    )
     clean = build_boxed_test_set("boxed-digits", data_dir)
-    noisy = type(clean)(sets["noise"], 32)
+    noisy = type(clean)(corrupted["noise"], 32)
     image, label, boxes = clean[5]
-    corrupted, corrupted_label, corrupted_boxes = noisy[5]
+    noisy_image, noisy_label, noisy_boxes = noisy[5]
     inside = box_mask(boxes, 32, 32)
-    assert label == corrupted_label and torch.equal(boxes, corrupted_boxes)
-    assert torch.equal(image[:, inside], corrupted[:, inside])
-    assert not torch.equal(image[:, ~inside], corrupted[:, ~inside])
+    assert label == noisy_label and torch.equal(boxes, noisy_boxes)
+    assert torch.equal(image[:, inside], noisy_image[:, inside])
+    assert not torch.equal(image[:, ~inside], noisy_image[:, ~inside])
 
 
 def test_a_dataset_without_boxes_is_refused():
@@ -175,3 +178,25 @@ def test_imagenet_without_boxes_says_where_to_get_them(tmp_path):
         build_boxed_test_set("imagenet", tmp_path)
     with pytest.raises(DatasetNotFoundError, match="validation images not found"):
         build_boxed_test_set("imagenet", tmp_path / "empty")
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def test_prepare_boxes_writes_the_sets_once_and_says_where(data_dir, corrupted, tmp_path, capsys):
+    from benchmarks.cli import main
+    from benchmarks.commands import names
+
+    assert names.BOXED_DATASETS == BOXED_DATASETS
+    args = ["prepare-boxes", "--data-dir", str(data_dir), "--seed", "3"]
+    marker = (corrupted["clean"].parent / "comixup-boxes.json").stat().st_mtime_ns
+    assert main(args) == 0  # the module's sets, reused
+    out = data_dir / "boxed-digits-corrupted-seed3"
+    assert (out / "comixup-boxes.json").stat().st_mtime_ns == marker
+    assert capsys.readouterr().out.split() == [
+        word for name in ("clean", "replacement", "noise") for word in (f"{name}:", str(out / name))
+    ]
+    assert len(list((out / "noise").glob("*/*.png"))) == builtin.TEST_SIZE
+    _imagenet_val(tmp_path, with_boxes=False)
+    assert main(["prepare-boxes", "--dataset", "imagenet", "--data-dir", str(tmp_path)]) == 2
+    assert "ILSVRC2012_bbox_val_v3.tgz" in capsys.readouterr().err
