@@ -110,19 +110,17 @@ def corrupted_sets(
     out_dir: Path | None = None,
     seed: int = 0,
 ) -> dict[str, BoxedImages]:
-    """The clean, replacement and noise versions of ``dataset``'s boxed test split, written by
-    :func:`benchmarks.data.corruptions.write_corrupted_sets` into ``out_dir`` (default
-    ``<data_dir or ~/.cache/comixup-bench>/<dataset>-corrupted-seed<seed>``, as
-    ``comixup-bench prepare-boxes``; reused when already there)."""
-    from benchmarks.data import build_boxed_test_set
-    from benchmarks.data.boxed_builtin import DEFAULT_ROOT
-    from benchmarks.data.corruptions import write_corrupted_sets
+    """The clean, replacement and noise versions of ``dataset``'s boxed test split, read back
+    as :class:`BoxedImages`; written on first use by
+    :func:`benchmarks.data.corruptions.prepare_corrupted_sets` (the folders of
+    ``comixup-bench prepare-boxes``), reused afterwards."""
+    from benchmarks.data.corruptions import prepare_corrupted_sets
 
-    source = build_boxed_test_set(dataset, data_dir, boxes_dir=boxes_dir)
-    if out_dir is None:
-        out_dir = Path(data_dir or DEFAULT_ROOT).expanduser() / f"{dataset}-corrupted-seed{seed}"
-    folders = write_corrupted_sets(source, out_dir, seed=seed)
-    return {name: BoxedImages(folder, source.image_size) for name, folder in folders.items()}
+    folders = prepare_corrupted_sets(
+        dataset, data_dir, seed=seed, out_dir=out_dir, boxes_dir=boxes_dir
+    )
+    size = dataset_spec(dataset).image_size
+    return {name: BoxedImages(folder, size) for name, folder in folders.items()}
 
 
 def _checkpoint_file(run_id: str, folder: Path, checkpoint_root: Path) -> Path:

@@ -42,8 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--corrupted-dir",
         type=Path,
-        help="where the three sets are written (default: <data-dir or "
-        "~/.cache/comixup-bench>/<dataset>-corrupted-seed<seed>)",
+        help="where the three sets are written (default: as comixup-bench prepare-boxes)",
     )
     parser.add_argument("--corruption-seed", type=int, default=0, help="seed of the corruptions")
     parser.add_argument(
