@@ -199,9 +199,11 @@ def evaluate_set(
     for images, labels, true_boxes in loader:
         logits, maps, boxes = localize(model, normalize(images.to(device)), threshold=threshold)
         logits, maps, labels = logits.cpu(), maps.cpu(), labels.cpu()
+        # The top-1 class is the CAM's class (argmax), also where logits tie.
+        predicted = logits.argmax(dim=1)
         ranked = logits.topk(min(5, logits.shape[1]), dim=1).indices
-        top1 += int((ranked[:, 0] == labels).sum())
-        top5 += int((ranked == labels[:, None]).any(dim=1).sum())
+        top1 += int((predicted == labels).sum())
+        top5 += int(((ranked == labels[:, None]).any(dim=1) | (predicted == labels)).sum())
         correct = localization_correct(
             logits, labels, boxes, true_boxes, iou_threshold=iou_threshold
         )
@@ -210,7 +212,7 @@ def evaluate_set(
             kept.append(
                 Example(
                     images[i], maps[i], boxes[i], true_boxes[i], int(labels[i]),
-                    int(ranked[i, 0]), bool(correct[i]),
+                    int(predicted[i]), bool(correct[i]),
                 )
             )  # fmt: skip
         seen += len(images)
