@@ -21,8 +21,10 @@ from benchmarks.commands import (
     figure2,
     figures,
     make_speech_builtin,
+    prepare_boxes,
     prepare_tiny_imagenet,
     report,
+    robustness,
     sweep,
     table,
     table2,
@@ -48,9 +50,11 @@ COMMANDS = (
     sweep,
     table,
     ttest,
+    robustness,
     timing,
     report,
     prepare_tiny_imagenet,
+    prepare_boxes,
 )
 """The command modules, in the order ``--help`` lists them."""
 

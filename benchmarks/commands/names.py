@@ -10,8 +10,19 @@ METHODS = ("vanilla", "input_mixup", "manifold_mixup", "cutmix", "puzzle_mix", "
 MODELS = ("preactresnet18", "wrn16_8", "resnext29_4_24", "resnet50", "lenet", "vgg11")
 """``benchmarks.models.MODEL_NAMES``, in its order."""
 
-DATASETS = ("builtin", "cifar100", "imagenet", "speech-builtin", "speechcommands", "tiny-imagenet")
+DATASETS = (
+    "boxed-digits",
+    "builtin",
+    "cifar100",
+    "imagenet",
+    "speech-builtin",
+    "speechcommands",
+    "tiny-imagenet",
+)
 """The presets of ``benchmarks.configs.PRESETS``, sorted."""
+
+BOXED_DATASETS = ("boxed-digits", "imagenet")
+"""``benchmarks.data.BOXED_DATASETS``: the datasets with ground-truth boxes."""
 
 SPEECH_DATASETS = ("speechcommands", "speech-builtin")
 """The presets Table 5 trains on."""

@@ -12,6 +12,7 @@ PRESETS: dict[str, TrainConfig] = {
     "tiny-imagenet": tiny_imagenet.CONFIG,
     "imagenet": imagenet.CONFIG,
     "builtin": builtin.CONFIG,
+    "boxed-digits": builtin.BOXED_CONFIG,
     "speechcommands": speech.CONFIG,
     "speech-builtin": speech.BUILTIN_CONFIG,
 }

@@ -2,6 +2,8 @@
 method compares on two CPU cores in about five minutes (the README's main job). Not a paper
 experiment; the schedule is the CIFAR-100 one scaled down."""
 
+import dataclasses
+
 from benchmarks.configs.base import TrainConfig
 
 CONFIG = TrainConfig(
@@ -13,3 +15,6 @@ CONFIG = TrainConfig(
     milestones=(6, 8),
     width=16,
 )
+
+BOXED_CONFIG = dataclasses.replace(CONFIG, dataset="boxed-digits")
+"""The offline boxed set (digits pasted on photographs): the same schedule as ``builtin``."""

@@ -13,6 +13,8 @@ cifar100       torchvision ``CIFAR100``       3x32x32   official ``load_data.py`
 tiny-imagenet  ``ImageFolder`` (prepared)     3x64x64   official ``load_data.py``
 imagenet       ``ImageFolder``                3x224x224 torchvision reference recipe
 builtin        scikit-learn digits, in memory 3x32x32   this package (``builtin.py``)
+boxed-digits   ``ImageFolder`` + XML boxes,   3x32x32   this package (``boxed_builtin.py``)
+               made on first use
 speechcommands torchaudio ``SPEECHCOMMANDS``  1x160x100 GCommandsPytorch spectrograms of the
                (v0.01, 30 words)                        mixup speech experiment (``speech.py``)
 speech-builtin espeak-ng words, same layout   1x160x100 the same (``speech_builtin.py``)
@@ -22,7 +24,8 @@ The speech sets also have a validation split (the release's ``validation_list.tx
 ``build_splits`` returns it as ``Splits.val``; the image sets have none (``val`` is None).
 
 Nothing here downloads unless asked (``download=True``: CIFAR-100 through torchvision, Speech
-Commands through torchaudio); ``speech-builtin`` is synthesised locally on first use. Missing
+Commands through torchaudio); ``speech-builtin`` and ``boxed-digits`` are made locally on first
+use. Missing
 data raises ``DatasetNotFoundError`` with the folder looked in and the command that gets it.
 """
 
@@ -34,7 +37,17 @@ from typing import NamedTuple
 
 from torch.utils.data import Dataset
 
-from benchmarks.data import builtin, cifar, imagenet, speech, speech_builtin, tiny_imagenet
+from benchmarks.data import (
+    boxed_builtin,
+    builtin,
+    cifar,
+    imagenet,
+    imagenet_boxes,
+    speech,
+    speech_builtin,
+    tiny_imagenet,
+)
+from benchmarks.data.boxes import BoxedImages
 from benchmarks.data.checks import check_dataset
 from benchmarks.data.loaders import make_loaders
 from benchmarks.data.spec import DatasetNotFoundError, DatasetSpec
@@ -42,10 +55,12 @@ from benchmarks.data.speech_builtin import make_speech_builtin
 from benchmarks.data.tiny_imagenet import prepare_tiny_imagenet
 
 __all__ = [
+    "BOXED_DATASETS",
     "DATASET_NAMES",
     "DatasetNotFoundError",
     "DatasetSpec",
     "Splits",
+    "build_boxed_test_set",
     "build_datasets",
     "build_splits",
     "check_dataset",
@@ -73,6 +88,7 @@ _REGISTRY: dict[str, tuple[DatasetSpec, _Builder]] = {
     "tiny-imagenet": (tiny_imagenet.SPEC, tiny_imagenet.build),
     "imagenet": (imagenet.SPEC, imagenet.build),
     "builtin": (builtin.SPEC, builtin.build),
+    "boxed-digits": (boxed_builtin.SPEC, boxed_builtin.build),
     "speechcommands": (speech.SPEC, speech.build),
     "speech-builtin": (speech_builtin.SPEC, speech_builtin.build),
 }
@@ -118,6 +134,31 @@ def build_splits(name: str, data_dir: str | Path | None, *, download: bool = Fal
     """Train, test and (where the dataset has one, else None) validation set of ``name``;
     arguments and errors as :func:`build_datasets`."""
     return Splits(*_entry(name)[1](data_dir, download=download))
+
+
+BOXED_DATASETS: tuple[str, ...] = ("boxed-digits", "imagenet")
+"""The datasets whose test images have ground-truth boxes (:func:`build_boxed_test_set`)."""
+
+
+def build_boxed_test_set(
+    name: str, data_dir: str | Path | None, *, boxes_dir: str | Path | None = None
+) -> BoxedImages:
+    """The test set of ``name`` with its boxes: items ``(image in [0, 1], label, boxes)``
+    after the evaluation transform, not normalised (normalise with ``dataset_spec(name)``).
+    ``boxes_dir`` is where ImageNet's box XMLs are, when not beside the class folders.
+
+    Raises:
+        ValueError: ``name`` has no boxes (listing ``BOXED_DATASETS``).
+        DatasetNotFoundError: the images or the boxes are missing; the message says how to
+            get them.
+    """
+    if name == "boxed-digits":
+        return boxed_builtin.boxed_test_set(data_dir)
+    if name == "imagenet":
+        return imagenet_boxes.val_boxes(data_dir, boxes_dir=boxes_dir)
+    raise ValueError(
+        f"dataset {name!r} has no bounding boxes; datasets with boxes: {', '.join(BOXED_DATASETS)}."
+    )
 
 
 def set_train_crop(train_set: Dataset, name: str, crop_size: int, min_scale: float) -> None:

@@ -36,6 +36,12 @@ class ResNet50(ResNet):
         x = self.avgpool(self.layer4(self.layer3(x)))
         return self.fc(torch.flatten(x, 1))
 
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """layer4's output (B, 2048, h, w), which ``forward`` averages over space and feeds to
+        ``fc`` (class activation maps read it, as the official ``comix-localization``
+        ``get_feature_and_linear_resnet50``)."""
+        return self.layer4(self.layer3(self.layer2(self._embed(x))))
+
     def mixing_stages(self) -> Sequence[Callable[[torch.Tensor], torch.Tensor]]:
         """``[stem + layer1, layer2, layer3 + layer4 + head]``; their composition is forward."""
         return (self._embed, self.layer2, self._classify)

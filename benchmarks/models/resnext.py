@@ -147,8 +147,12 @@ class CifarResNeXt(nn.Module):
         return self.stage_1(F.relu(self.bn_1(self.conv_1_3x3(x))))
 
     def _classify(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.adaptive_avg_pool2d(self.stage_3(x), 1).flatten(1)
-        return self.classifier(out)
+        return self.classifier(F.adaptive_avg_pool2d(self.stage_3(x), 1).flatten(1))
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The last convolutional features (B, 16w, h, w'), which ``forward`` averages over
+        space and feeds to ``classifier`` (class activation maps read them)."""
+        return self.stage_3(self.stage_2(self._embed(x)))
 
     def mixing_stages(self) -> Sequence[Callable[[torch.Tensor], torch.Tensor]]:
         """``[stem + stage_1, stage_2, stage_3 + head]``; their composition is forward."""

@@ -83,9 +83,15 @@ class WideResNet(nn.Module):
         return self.layer1(self.conv1(x))
 
     def _classify(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.layer3(x)))
-        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
-        return self.linear(out)
+        return self.linear(F.adaptive_avg_pool2d(self._top(x), 1).flatten(1))
+
+    def _top(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn1(self.layer3(x)))
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The last convolutional features after the final BN-ReLU (B, 4w, h, w'), which
+        ``forward`` averages over space and feeds to ``linear`` (class activation maps)."""
+        return self._top(self.layer2(self._embed(x)))
 
     def mixing_stages(self) -> Sequence[Callable[[torch.Tensor], torch.Tensor]]:
         """``[stem + layer1, layer2, layer3 + head]``; their composition is forward."""

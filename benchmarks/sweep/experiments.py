@@ -87,6 +87,12 @@ EXPERIMENTS: dict[str, Experiment] = {
         methods=MAIN_METHODS,
         seeds=3,
         smoke_seeds=2,
+        # The boxed digits stand in for ImageNet's boxed validation set at smoke scale, so
+        # `comixup-bench robustness --scale smoke` has runs to evaluate.
+        smoke_settings=(
+            Setting("builtin", "preactresnet18"),
+            Setting("boxed-digits", "preactresnet18"),
+        ),
     ),
     "significance": Experiment(
         "significance",

@@ -49,6 +49,8 @@ def _denormalise(image: torch.Tensor, spec: DatasetSpec) -> torch.Tensor:
 def test_dataset_spec_of_every_name():
     sizes = {"cifar100": 32, "tiny-imagenet": 64, "imagenet": 224, "builtin": 32}
     classes = {"cifar100": 100, "tiny-imagenet": 200, "imagenet": 1000, "builtin": 10}
+    sizes |= {"boxed-digits": 32}
+    classes |= {"boxed-digits": 10}
     # Spectrograms: 1 channel, 160 frequency bins high (image_size) and 100 frames wide.
     sizes |= {"speechcommands": 160, "speech-builtin": 160}
     classes |= {"speechcommands": 30, "speech-builtin": 10}

@@ -169,7 +169,7 @@ def test_a_table_names_its_missing_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert main(["table", "main", "--scale", "smoke", "--out", "reports"]) == 0
     text = (tmp_path / "reports" / "main.md").read_text()
-    assert "Missing or unfinished (12 of 12 runs" in text
+    assert "Missing or unfinished (24 of 24 runs" in text
     assert "builtin/preactresnet18/cutmix seed 1 (to do)" in text
 
 
