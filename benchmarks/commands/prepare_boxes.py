@@ -24,7 +24,12 @@ from benchmarks.commands.names import BOXED_DATASETS
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "prepare-boxes", __doc__, run)
-    parser.add_argument("--dataset", choices=BOXED_DATASETS, default="boxed-digits")
+    parser.add_argument(
+        "--dataset",
+        choices=BOXED_DATASETS,
+        default="boxed-digits",
+        help="a dataset with boxes: %(choices)s",
+    )
     parser.add_argument("--data-dir", type=Path, help="the dataset's folder")
     parser.add_argument(
         "--boxes-dir", type=Path, help="ImageNet: the box XMLs' folder, if not data-dir/val"
