@@ -39,5 +39,5 @@ SCALES = ("paper", "smoke")
 LAUNCHERS = ("local", "slurm")
 """``benchmarks.sweep.launch.LAUNCHERS``."""
 
-TABLE_EXPERIMENTS = ("main", "significance")
+TABLE_EXPERIMENTS = ("main", "significance", "sensitivity", "vat", "speech")
 """The experiments ``comixup-bench table`` builds a table of."""

@@ -42,9 +42,8 @@ class SweepJob(submitit.helpers.Checkpointable):
         from benchmarks.train import train
 
         try:
-            result = train(
-                self.run.config, resume=True, checkpoint_root=self.checkpoint_root, progress=False
-            )
+            root = experiment_checkpoints(self.run, self.checkpoint_root)
+            result = train(self.run.config, resume=True, checkpoint_root=root, progress=False)
         except Exception as error:
             record_failure(self.run, error)
             raise
@@ -53,6 +52,14 @@ class SweepJob(submitit.helpers.Checkpointable):
     def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
         """Run again after a requeue; train() resumes from the run's own checkpoint."""
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
+
+
+def experiment_checkpoints(run: Run, checkpoint_root: Path) -> Path:
+    """The folder of ``run``'s checkpoint: one per sweep experiment. The runner resumes by
+    config, and two experiments may train the same config (Table 7's default point is the main
+    table's Co-Mixup run, the significance runs are main's): in a shared folder one
+    experiment's run would continue the other's MLflow run instead of starting its own."""
+    return Path(checkpoint_root).resolve() / run.experiment
 
 
 def record_failure(run: Run, error: BaseException) -> None:
