@@ -50,7 +50,7 @@ def test_the_key_names_what_changes_the_result():
     assert run.key != changed.key
 
 
-@pytest.mark.parametrize("name", ["sensitivity", "vat", "speech", "calibration", "timing"])
+@pytest.mark.parametrize("name", ["calibration", "timing"])
 def test_declared_experiments_say_they_are_filled_later(name):
     with pytest.raises(ValueError, match="filled by issue 13"):
         expand(name)

@@ -191,7 +191,7 @@ def test_table_8_from_real_runs(in_store, tmp_path):
 
     text = (tmp_path / "reports" / "vat.md").read_text()
     assert re.search(r"\| Co-Mixup \(main sweep\) .*\| 19\.87 ", text)
-    alpha_rows = [line for line in text.splitlines() if re.match(r"\| VAT +\| 0\.1 ", line)]
+    alpha_rows = [line for line in text.splitlines() if re.match(r"\| VAT +\| +0\.1 ", line)]
     assert len(alpha_rows) == 4 and sum("**" in line.split("|")[6] for line in alpha_rows) == 1
     assert "Missing or unfinished (10 of 12 runs" in text
 
