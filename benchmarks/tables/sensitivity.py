@@ -161,16 +161,18 @@ def _notes(scale: str, baseline) -> str:
         f"{_setting(scale)}; one hyperparameter varied at a time, the others at their defaults; "
         "the default point is one run per seed, shared by the five rows. Bold: the best of "
         f"each row; {BELOW_BASELINE}: below the best baseline (paper: {best['method']}, "
-        f"{best['error']:.2f}; {measured}). Paper: {published['source']}. " + scale_note(scale)
+        f"{best['error']:.2f}; {measured}). Paper: {published['source']}. "
+        + scale_note(scale)
+        + (" Batches of 32: m = 50 is one partition." if scale == "smoke" else "")
     )
 
 
-def scale_note(scale: str) -> str:
+def scale_note(scale: str, methods: str = "method") -> str:
     if scale == "smoke":
         return (
             "Smoke scale: the built-in digits set on CPU with a narrow net, a few batches and "
             "one seed (benchmarks/sweep/experiments.py SMOKE); it checks the pipeline, its "
-            "numbers say nothing about the method."
+            f"numbers say nothing about the {methods}."
         )
     return "Paper scale: the CIFAR-100 preset (300 epochs) in benchmarks/configs."
 
