@@ -109,15 +109,17 @@ def notes(tidy: pd.DataFrame, dataset: str) -> str:
     seeds = sorted(set(tidy["seed"]))
     source = paper.published("table5")["source"]
     smoke = (
-        " Smoke scale: the offline spoken-words set with its own CPU-sized preset "
-        "(benchmarks/configs/speech.py); its numbers check the pipeline, not the methods."
+        " Smoke scale: the offline spoken-words preset (benchmarks/configs/speech.py) shortened "
+        "as benchmarks/sweep/experiments.py SPEECH_SMOKE says (4 epochs of 4 batches, width 8, "
+        "patience 2); its numbers check the pipeline, not the methods."
         if dataset == "speech-builtin"
         else ""
     )
     return (
         f"Top-1 test error (%) on {dataset} at each run's best validation epoch "
         f"(`{METRIC}`; training stops after the preset's patience without a better validation "
-        f"accuracy), mean (std) over seeds {', '.join(map(str, seeds)) or '-'}. Best of each "
+        f"accuracy), mean (std) over seeds {', '.join(map(str, seeds)) or '-'} (std: a dash "
+        "with one seed). Best of each "
         f"row in bold. {tidy['run_id'].nunique()} MLflow runs. Paper: {source}.{smoke}"
     )
 
