@@ -50,5 +50,13 @@ SCALES = ("paper", "smoke")
 LAUNCHERS = ("local", "slurm")
 """``benchmarks.sweep.launch.LAUNCHERS``."""
 
-TABLE_EXPERIMENTS = ("main", "significance", "calibration", "timing")
+TABLE_EXPERIMENTS = (
+    "main",
+    "significance",
+    "calibration",
+    "sensitivity",
+    "vat",
+    "speech",
+    "timing",
+)
 """The experiments ``comixup-bench table`` builds a table of."""

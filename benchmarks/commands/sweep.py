@@ -180,10 +180,12 @@ def status_table(states, *, launching: bool) -> str:
 
     from benchmarks.sweep.state import DONE
 
+    variants = any(s.run.changes for s in states)
     rows = [
         {
             "setting": s.run.setting,
             "method": s.run.method,
+            **({"variant": ", ".join(s.run.changes)} if variants else {}),
             "seed": s.run.seed,
             "state": s.state,
             "MLflow run": s.run_id or "",

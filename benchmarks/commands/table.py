@@ -4,7 +4,10 @@ main: per setting and method, mean (std) over seeds of the median of the last 10
 error, the last and best beside it, the seeds, and the run ids in the CSV; writes
 reports/main.{md,csv}. significance: the paired t-test of Section 6.5 beside the paper's, with
 a Wilcoxon signed-rank test, and every pair of the main table's methods with Holm's correction;
-writes reports/significance.{md,csv} (``comixup-bench ttest`` is the same). calibration: the
+writes reports/significance.{md,csv} (``comixup-bench ttest`` is the same). sensitivity
+(Table 7), vat (Table 8) and speech (Table 5; ``comixup-bench table5`` is the same): the
+paper's value beside the measured mean (std) per grid cell, the best of each row in bold;
+writes reports/{sensitivity,vat,speech}.{md,csv}. calibration: the
 ECE of every method recomputed from the main runs' final predictions beside the logged one and
 the paper's (Table 6), and reliability diagrams per dataset; writes reports/calibration.{md,csv}
 and reports/reliability_<dataset>.png. timing: per setting and method, ms per batch by phase
@@ -16,23 +19,32 @@ Examples:
     comixup-bench table significance --scale smoke
     comixup-bench table main --seeds 3
     comixup-bench table calibration --scale smoke
+    comixup-bench table sensitivity --scale smoke
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from benchmarks.commands._common import add_command, add_out
 from benchmarks.commands.names import TABLE_EXPERIMENTS
+
+GRID_TABLES = {"sensitivity": "sensitivity", "vat": "vat", "speech": "table5"}
+"""Experiment -> the module of ``benchmarks.tables`` whose ``write_report`` builds its table."""
 
 
 def register(subparsers: argparse._SubParsersAction, name: str = "table", doc=__doc__) -> None:
     from benchmarks.commands.sweep import add_selection
 
     parser = add_command(subparsers, name, doc, run)
-    add_selection(parser, TABLE_EXPERIMENTS if name == "table" else ("significance",))
+    add_selection(parser, TABLE_EXPERIMENTS if name == "table" else ALIASES[name])
     add_out(parser)
+
+
+ALIASES = {"ttest": ("significance",), "table5": ("speech",)}
+"""Commands that are ``table`` of one experiment."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,6 +68,9 @@ def build(args: argparse.Namespace):
     uri = tracking.tracking_uri()
     tracking.check_reachable(uri)
     mlflow.set_tracking_uri(uri)
+    if args.experiment in GRID_TABLES:
+        module = importlib.import_module(f"benchmarks.tables.{GRID_TABLES[args.experiment]}")
+        return module.write_report(args.scale, args.seeds, args.set or (), args.out)
     states = run_states(
         expand(args.experiment, scale=args.scale, seeds=args.seeds, overrides=args.set or ())
     )

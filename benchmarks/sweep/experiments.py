@@ -1,11 +1,14 @@
 """The paper's experiments as grids of runs, at the paper's scale or as a CPU smoke test.
 
-An :class:`Experiment` is settings (dataset x model) x methods x seeds; ``expand`` turns it into
-:class:`Run` s, each a full :class:`TrainConfig` and a key that names what changes its result.
-``--scale paper`` takes each dataset's preset (the paper's protocol); ``--scale smoke`` swaps
-every setting for the built-in digits set and a narrow, short schedule, all of it in
-:data:`SMOKE` (the one place the reduction is written down), so that each table can be made end
-to end on a laptop in minutes.
+An :class:`Experiment` is settings (dataset x model) x methods x variants x seeds; a
+:class:`Variant` is a set of ``--set`` assignments with the table row and column it fills.
+``expand`` turns it into :class:`Run` s, each a full :class:`TrainConfig` and a key that names
+what changes its result; variants whose configs are equal share one run (Table 7's default
+point is one run per seed, read by all five rows). ``--scale paper`` takes each dataset's preset
+(the paper's protocol); ``--scale smoke`` swaps every setting for a built-in set and a narrow,
+short schedule, all of it in :data:`SMOKE` and the experiments' ``smoke`` and ``smoke_seeds``
+below (the one place the reduction is written down), so that each table can be made end to end
+on a laptop in minutes.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from benchmarks.configs import TrainConfig, apply_overrides, preset
 from benchmarks.configs.base import Phase
+from comixup.config import CoMixupConfig
 
 SCALES = ("paper", "smoke")
 
@@ -35,7 +40,14 @@ SMOKE = {
 """``--scale smoke``: every setting becomes the built-in digits set with the setting's model at
 width 8, 3 epochs of 4 batches of 32 (learning rate down 10x for the last), evaluated on the
 whole test split; seeds as the experiment's ``smoke_seeds``. Minutes on two CPU cores for a
-whole experiment; the numbers check the pipeline, not the methods."""
+whole experiment; the numbers check the pipeline, not the methods. An experiment's ``smoke``
+replaces this reduction where it does not fit (speech: :data:`SPEECH_SMOKE`, which keeps the
+speech protocol)."""
+
+SPEECH_SMOKE = {"epochs": 4, "limit_batches": 4, "width": 8, "warmup_batches": 1, "patience": 2}
+"""``--scale smoke`` of the speech experiment: the offline spoken-words preset (Adam, constant
+learning rate, batches of 10, early stopping on the validation accuracy) at width 8, for 4
+epochs of 4 batches with a patience of 2, so that early stopping can act; one seed."""
 
 NOT_IDENTITY = ("data_dir", "download", "workers")
 """Config fields that change where data comes from or how fast, never a run's result: left out
@@ -53,6 +65,16 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One grid cell's change to its setting's config (``--set`` assignments) and where its
+    result goes in the table. Variants with equal assignments train the same runs."""
+
+    row: str = ""
+    column: str = ""
+    overrides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Experiment:
     name: str
     title: str
@@ -63,14 +85,58 @@ class Experiment:
     smoke_seeds: int = 2
     smoke_settings: tuple[Setting, ...] = (Setting("builtin", "preactresnet18"),)
     """The settings at ``--scale smoke``: the built-in set, CIFAR-sized models only."""
-    declared: bool = False
-    """Named now, its grid filled by issue 13: expanding it is an error."""
+    variants: tuple[Variant, ...] = (Variant(),)
+    """Applied to every setting and method: the grid's third axis (one empty by default)."""
+    smoke: dict[str, Any] | None = None
+    """The config changes at ``--scale smoke`` (None: :data:`SMOKE`)."""
     kind: str = "train"
     """What one run does: ``train`` (``benchmarks.train.train``) or ``timing`` (every method
     timed side by side in one process, ``benchmarks.tables.step_time.time_run``)."""
     runs_of: str = ""
     """The experiment whose runs this one reads, training none of its own (calibration reads
     main's): its runs carry that experiment's name, so their keys are that experiment's."""
+
+
+def one_at_a_time(method: str, defaults: Any, rows: dict[str, tuple[str, tuple]]):
+    """Variants that vary one setting of ``method`` at a time around ``defaults`` (its config):
+    ``rows`` maps a table row to (config field, values). A value equal to the default is no
+    assignment at all, so that every row's default point is the same run."""
+    return tuple(
+        Variant(row, f"{value:g}", _assign(method, name, value, getattr(defaults, name)))
+        for row, (name, values) in rows.items()
+        for value in values
+    )
+
+
+def _assign(method: str, name: str, value: Any, default: Any) -> tuple[str, ...]:
+    return () if value == default else (f"{method}.{name}={value!r}",)
+
+
+SENSITIVITY_ROWS = {
+    "beta": ("beta", (0.0, 0.16, 0.32, 0.48, 0.64)),
+    "gamma": ("gamma", (0.6, 0.8, 1.0, 1.2, 1.4)),
+    "tau": ("tau", (0.79, 0.81, 0.83, 0.85, 0.87)),
+    "omega": ("omega", (0.0, 5e-4, 1e-3, 5e-3, 1e-2)),
+    "m": ("partition_size", (2, 4, 10, 20, 50)),
+}
+"""Table 7: each Co-Mixup hyperparameter's row (``CoMixupConfig`` field, values)."""
+
+VAT_ALPHAS = (0.001, 0.01, 0.1)
+VAT_COLUMNS = ((0, 1), (0, 2), (1, 1), (1, 2))
+"""Table 8: rows are VAT's loss weight alpha, columns (power iterations, l-inf epsilon in 8-bit
+pixel steps), in the supplement's order."""
+
+
+def vat_variants() -> tuple[Variant, ...]:
+    return tuple(
+        Variant(
+            f"{alpha:g}",
+            f"{power} update{'s' if power != 1 else ''}, eps {epsilon}",
+            (f"vat.alpha={alpha!r}", f"vat.n_power={power}", f"vat.epsilon={epsilon}"),
+        )
+        for alpha in VAT_ALPHAS
+        for power, epsilon in VAT_COLUMNS
+    )
 
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -102,14 +168,34 @@ EXPERIMENTS: dict[str, Experiment] = {
         seeds=10,
         smoke_seeds=3,
     ),
-    **{
-        name: Experiment(name, title, declared=True)
-        for name, title in (
-            ("sensitivity", "Co-Mixup's hyperparameters one at a time (Table 7)"),
-            ("vat", "VAT settings (Table 8)"),
-            ("speech", "Speech Commands (Table 5)"),
-        )
-    },
+    "sensitivity": Experiment(
+        "sensitivity",
+        "Co-Mixup's hyperparameters one at a time (Table 7)",
+        settings=(Setting("cifar100", "preactresnet18"),),
+        methods=("comixup",),
+        variants=one_at_a_time("comixup", CoMixupConfig(), SENSITIVITY_ROWS),
+        seeds=3,
+        smoke_seeds=1,
+    ),
+    "vat": Experiment(
+        "vat",
+        "VAT settings (Table 8)",
+        settings=(Setting("cifar100", "preactresnet18"),),
+        methods=("vat",),
+        variants=vat_variants(),
+        seeds=3,
+        smoke_seeds=1,
+    ),
+    "speech": Experiment(
+        "speech",
+        "Speech Commands (Table 5)",
+        settings=(Setting("speechcommands", "lenet"), Setting("speechcommands", "vgg11")),
+        methods=MAIN_METHODS,
+        seeds=3,
+        smoke_seeds=1,
+        smoke_settings=(Setting("speech-builtin", "lenet"), Setting("speech-builtin", "vgg11")),
+        smoke=SPEECH_SMOKE,
+    ),
     "calibration": Experiment(
         "calibration",
         "Expected calibration error (Table 6)",
@@ -173,17 +259,21 @@ class Run:
     method: str
     seed: int
     config: TrainConfig
+    changes: tuple[str, ...] = ()
+    """The variant's assignments (shown beside the cell; the digest covers them)."""
 
     @property
     def cell(self) -> str:
-        return f"{self.setting}/{self.method}"
+        changes = f" [{', '.join(self.changes)}]" if self.changes else ""
+        return f"{self.setting}/{self.method}{changes}"
 
     @property
     def key(self) -> str:
-        """Names the run by what changes its result: the experiment, cell, seed and a digest
-        of the config's result-changing fields."""
+        """Names the run by what changes its result: the experiment, setting, method, seed and
+        a digest of the config's result-changing fields (variants included)."""
         digest = config_digest(self.config)
-        return f"{self.experiment}/{self.scale}/{self.cell}/seed{self.seed}/{digest}"
+        place = f"{self.setting}/{self.method}"
+        return f"{self.experiment}/{self.scale}/{place}/seed{self.seed}/{digest}"
 
 
 def config_digest(config: TrainConfig) -> str:
@@ -194,15 +284,7 @@ def config_digest(config: TrainConfig) -> str:
 def get_experiment(name: str) -> Experiment:
     if name not in EXPERIMENTS:
         raise ValueError(f"no experiment {name!r}; experiments: {', '.join(EXPERIMENTS)}.")
-    experiment = EXPERIMENTS[name]
-    if experiment.declared:
-        raise ValueError(
-            f"experiment {name!r} ({experiment.title}) is declared but its grid is filled by "
-            "issue 13; run one of: "
-            + ", ".join(n for n, e in EXPERIMENTS.items() if not e.declared)
-            + "."
-        )
-    return experiment
+    return EXPERIMENTS[name]
 
 
 def timing_config(setting: Setting, scale: str) -> TrainConfig:
@@ -217,13 +299,14 @@ def timing_config(setting: Setting, scale: str) -> TrainConfig:
     return dataclasses.replace(base, model=setting.model, method="all", **changes)
 
 
-def setting_config(setting: Setting, scale: str) -> TrainConfig:
+def setting_config(setting: Setting, scale: str, smoke: dict[str, Any] | None = None):
     """The base config of a setting: its dataset's preset with its model (paper), or the
-    built-in set reduced as :data:`SMOKE` says (smoke)."""
+    built-in set reduced as ``smoke`` (default :data:`SMOKE`) says (smoke)."""
     if scale == "paper":
         return dataclasses.replace(preset(setting.dataset), model=setting.model)
     if scale == "smoke":
-        return dataclasses.replace(preset(setting.dataset), model=setting.model, **SMOKE)
+        reduction = SMOKE if smoke is None else smoke
+        return dataclasses.replace(preset(setting.dataset), model=setting.model, **reduction)
     raise ValueError(f"no scale {scale!r}; scales: {', '.join(SCALES)}.")
 
 
@@ -234,30 +317,61 @@ FIXED_BY_GRID = ("dataset", "model", "method", "seed")
 def expand(
     name: str, *, scale: str = "paper", seeds: int | None = None, overrides: Sequence[str] = ()
 ) -> list[Run]:
-    """Every run of experiment ``name``: settings x methods x seeds 0..N-1, N from ``seeds``
-    or the experiment's default for the scale; ``overrides`` (``--set KEY=VALUE``) change
-    every run's config."""
+    """Every distinct run of experiment ``name``: settings x methods x variants x seeds
+    0..N-1, N from ``seeds`` or the experiment's default for the scale, less the repeats of a
+    run that several variants share; ``overrides`` (``--set KEY=VALUE``) change every run's
+    config."""
+    distinct: dict[str, Run] = {}
+    for _, run in cells(name, scale=scale, seeds=seeds, overrides=overrides):
+        distinct.setdefault(run.key, run)
+    return list(distinct.values())
+
+
+def cells(
+    name: str, *, scale: str = "paper", seeds: int | None = None, overrides: Sequence[str] = ()
+) -> list[tuple[Variant, Run]]:
+    """Every grid cell of experiment ``name`` with its run, shared runs repeated: what a table
+    reads (see :func:`expand`)."""
     experiment = get_experiment(name)
     if seeds is not None and seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}.")
     count = seeds or (experiment.seeds if scale == "paper" else experiment.smoke_seeds)
     settings = experiment.settings if scale == "paper" else experiment.smoke_settings
-    fixed = [a for a in overrides if a.partition("=")[0].strip() in FIXED_BY_GRID]
-    if fixed:
-        raise ValueError(
-            f"--set {fixed[0]}: the experiment's grid sets {', '.join(FIXED_BY_GRID)}; "
-            "choose them with the experiment, --scale and --seeds."
-        )
-    runs = []
+    _check_free(experiment, overrides)
+    found = []
     for setting in settings:
-        configure = timing_config if experiment.kind == "timing" else setting_config
-        base = configure(setting, scale)
+        if experiment.kind == "timing":
+            base = timing_config(setting, scale)
+        else:
+            base = setting_config(setting, scale, experiment.smoke)
         for method in experiment.methods:
-            for seed in range(count):
-                config = dataclasses.replace(base, method=method, seed=seed)
-                if overrides:
-                    config = apply_overrides(config, overrides)
-                runs.append(
-                    Run(experiment.runs_of or name, scale, setting.name, method, seed, config)
-                )
-    return runs
+            for variant in experiment.variants:
+                for seed in range(count):
+                    config = dataclasses.replace(base, method=method, seed=seed)
+                    assignments = [*variant.overrides, *overrides]
+                    if assignments:
+                        config = apply_overrides(config, assignments)
+                    run = Run(
+                        experiment.runs_of or name,
+                        scale,
+                        setting.name,
+                        method,
+                        seed,
+                        config,
+                        variant.overrides,
+                    )
+                    found.append((variant, run))
+    return found
+
+
+def _check_free(experiment: Experiment, overrides: Sequence[str]) -> None:
+    """Refuse a ``--set`` of what the grid sets: it would merge the grid's cells."""
+    varied = {a.partition("=")[0].strip() for v in experiment.variants for a in v.overrides}
+    for assignment in overrides:
+        key = assignment.partition("=")[0].strip()
+        if key in FIXED_BY_GRID or key in varied:
+            raise ValueError(
+                f"--set {assignment}: the experiment's grid sets {', '.join(FIXED_BY_GRID)}"
+                + (f" and {', '.join(sorted(varied))}" if varied else "")
+                + "; choose them with the experiment, --scale and --seeds."
+            )

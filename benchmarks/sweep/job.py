@@ -60,9 +60,8 @@ class SweepJob(submitit.helpers.Checkpointable):
             raise
 
     def _train(self) -> Outcome:
-        result = _runner(self.run)(
-            self.run.config, resume=True, checkpoint_root=self.checkpoint_root, progress=False
-        )
+        root = experiment_checkpoints(self.run, self.checkpoint_root)
+        result = _runner(self.run)(self.run.config, resume=True, checkpoint_root=root, progress=False)
         return Outcome(self.run.key, result.run_id, result.metrics)
 
     def _torchrun(self) -> Outcome:
@@ -105,6 +104,14 @@ def _runner(run: Run):
     from benchmarks.train import train
 
     return train
+
+
+def experiment_checkpoints(run: Run, checkpoint_root: Path) -> Path:
+    """The folder of ``run``'s checkpoint: one per sweep experiment. The runner resumes by
+    config, and two experiments may train the same config (Table 7's default point is the main
+    table's Co-Mixup run, the significance runs are main's): in a shared folder one
+    experiment's run would continue the other's MLflow run instead of starting its own."""
+    return Path(checkpoint_root).resolve() / run.experiment
 
 
 def record_failure(run: Run, error: BaseException) -> None:

@@ -1,22 +1,33 @@
-"""Table 5: top-1 test error on Google Speech Commands, {LeNet, VGG-11} x six methods.
+"""Table 5: top-1 test error on Google Speech Commands, {LeNet, VGG-11} x six methods, from the
+``speech`` sweep.
 
 The Co-Mixup supplement's speech experiment (protocol in ``benchmarks.configs.speech``): each
-of the 12 runs trains up to 30 epochs, stops when the validation accuracy has not improved for 5
-epochs, and reports the test error at its best validation epoch, the metric
-``test_top1_error_at_best_val`` that the runner logs. The table is built with pandas from the
-MLflow runs, found with ``MlflowClient.search_runs`` by their ``dataset``, ``model`` and
-``method`` tags (the latest FINISHED run per seed), or, right after training them, by run id.
-A cell is the mean over seeds, with the standard deviation in parentheses when there are
-several; the best (lowest) mean of each row is in bold.
+run trains up to 30 epochs, stops when the validation accuracy has not improved for 5 epochs,
+and reports the test error at its best validation epoch, the metric
+``test_top1_error_at_best_val`` that the runner logs. The runs are the sweep's (launched,
+resumed and skipped by ``comixup-bench sweep speech``), found in MLflow by their keys. Each
+model has two rows, the supplement's and the measured mean (std) over seeds; the best
+(lowest) of each row is in bold.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
 
 import pandas as pd
-from mlflow.tracking import MlflowClient
+
+from benchmarks.sweep.experiments import get_experiment
+from benchmarks.tables import paper
+from benchmarks.tables.claims import Claim
+from benchmarks.tables.grid_cells import (
+    cell_claim,
+    cell_summary,
+    devices,
+    grid_runs,
+    lookup,
+    mean_std,
+)
 
 MODELS = {"lenet": "LeNet", "vgg11": "VGG-11"}
 METHODS = {
@@ -29,131 +40,106 @@ METHODS = {
 }
 """The supplement's columns, in its order."""
 METRIC = "test_top1_error_at_best_val"
+STATISTIC = "at_best_val"
+"""The tidy column of :data:`METRIC` (``benchmarks.tables.grid_cells.METRICS``)."""
 
 
-def grid(
-    models: Sequence[str] = tuple(MODELS),
-    methods: Sequence[str] = tuple(METHODS),
-    seeds: Sequence[int] = (0,),
-) -> dict[str, dict[str, Any]]:
-    """Every (model, method, seed) run of the table, as the config fields each one changes,
-    labelled ``model / method / seed N`` (for :func:`benchmarks.suite.train_all`)."""
-    return {
-        f"{model} / {method} / seed {seed}": {"model": model, "method": method, "seed": seed}
-        for model in models
-        for method in methods
-        for seed in seeds
-    }
+def _dataset(scale: str) -> str:
+    experiment = get_experiment("speech")
+    settings = experiment.settings if scale == "paper" else experiment.smoke_settings
+    return settings[0].dataset
 
 
-def _row(run) -> dict:
-    tags, metrics = run.data.tags, run.data.metrics
-    return {
-        "model": tags.get("model"),
-        "method": tags.get("method"),
-        "seed": int(tags.get("seed", 0)),
-        "test_error": metrics.get(METRIC, float("nan")),
-        "epochs": int(run.data.params.get("epochs", "0")),
-        "run_id": run.info.run_id,
-    }
+def speech_table(summary: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(Markdown frame, CSV frame). Markdown: per model a row of the supplement's errors and
+    one of the measured mean (std), methods as columns, each row's best in bold; CSV: one row
+    per (model, method) with the paper's value, mean, std, seeds and run ids."""
+    shown, numbers = [], []
+    for model, model_name in MODELS.items():
+        published = paper.by_method("table5", model)
+        found = {m: lookup(summary, setting=f"{dataset}/{model}", method=m) for m in METHODS}
+        measured = {m: c["mean"] for m, c in found.items() if c is not None}
+        paper_row = {"model": model_name, "errors": "paper"}
+        ours_row = {"model": model_name, "errors": "measured"}
+        for method, title in METHODS.items():
+            value, cell = published[method], found[method]
+            paper_row[title] = _bold(f"{value:.2f}", value == min(published.values()))
+            ours_row[title] = "-"
+            if cell is not None:
+                text = mean_std(cell["mean"], cell["std"])
+                ours_row[title] = _bold(text, cell["mean"] == min(measured.values()))
+            numbers.append(
+                {"model": model, "method": method, "paper": value,
+                 **{k: (cell[k] if cell is not None else None)
+                    for k in ("mean", "std", "seeds", "seed list", "MLflow runs")}}
+            )  # fmt: skip
+        shown += [paper_row, ours_row]
+    frame = pd.DataFrame(numbers)
+    frame["seeds"] = frame["seeds"].fillna(0).astype(int)
+    return pd.DataFrame(shown), frame
 
 
-def runs_by_id(client: MlflowClient, run_ids: Sequence[str]) -> pd.DataFrame:
-    """One row per run: model, method, seed, test error (``METRIC``), epochs, run id."""
-    return pd.DataFrame([_row(client.get_run(run_id)) for run_id in run_ids])
+def _bold(text: str, best: bool) -> str:
+    return f"**{text}**" if best else text
 
 
-def runs_by_tags(
-    client: MlflowClient,
-    dataset: str,
-    *,
-    models: Sequence[str] = tuple(MODELS),
-    methods: Sequence[str] = tuple(METHODS),
-    seeds: Sequence[int] | None = None,
-) -> pd.DataFrame:
-    """The latest FINISHED run of each (model, method, seed) tagged with ``dataset``, from the
-    experiment of that name (the runner logs each dataset to its own experiment).
+def write_report(
+    scale: str, seeds: int | None, overrides: Sequence[str], out: Path, client=None
+) -> Path:
+    """reports/speech.{md,csv} from the speech sweep's runs."""
+    from benchmarks.tables.report import write_table
+    from benchmarks.tables.sweep_runs import missing_note
 
-    Raises:
-        ValueError: the store has no experiment or no finished run for ``dataset``.
-    """
-    experiment = client.get_experiment_by_name(dataset)
-    if experiment is None:
-        raise ValueError(
-            f"the MLflow store has no experiment {dataset!r}: train the runs first "
-            f"(`comixup-bench table5 --dataset {dataset}` without --from-mlflow)."
-        )
-    rows = []
-    for model in models:
-        for method in methods:
-            query = (
-                f"tags.dataset = '{dataset}' and tags.model = '{model}' and "
-                f"tags.method = '{method}' and attributes.status = 'FINISHED'"
-            )
-            runs = client.search_runs(
-                [experiment.experiment_id],
-                filter_string=query,
-                order_by=["attributes.start_time DESC"],
-                max_results=1000,
-            )
-            latest: dict[int, dict] = {}
-            for run in runs:
-                row = _row(run)
-                if seeds is None or row["seed"] in seeds:
-                    latest.setdefault(row["seed"], row)
-            rows += sorted(latest.values(), key=lambda row: row["seed"])
-    if not rows:
-        raise ValueError(
-            f"no finished runs of {', '.join(models)} x {', '.join(methods)} on {dataset!r} in "
-            "the MLflow store; train them first (without --from-mlflow)."
-        )
-    return pd.DataFrame(rows)
-
-
-def summarise(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean, standard deviation (over seeds; NaN for one seed) and seed count per
-    (model, method), in the table's order."""
-    grouped = runs.groupby(["model", "method"], sort=False)["test_error"]
-    summary = grouped.agg(mean="mean", std="std", seeds="count").reset_index()
-    summary["model"] = pd.Categorical(summary["model"], [m for m in MODELS if m in set(runs.model)])
-    summary["method"] = pd.Categorical(
-        summary["method"], [m for m in METHODS if m in set(runs.method)]
+    grid = grid_runs("speech", scale=scale, seeds=seeds, overrides=overrides, client=client)
+    dataset = _dataset(scale)
+    shown, numbers = speech_table(cell_summary(grid.tidy, STATISTIC), dataset)
+    md, csv = write_table(
+        shown,
+        "speech",
+        out,
+        title=f"Table 5: top-1 test error (%) on {dataset}, LeNet and VGG-11, {scale} scale",
+        notes="\n\n".join(n for n in (notes(grid.tidy, dataset), missing_note(grid.states)) if n),
+        floatfmt=".2f",  # cells without bold are parsed as numbers by tabulate
     )
-    return summary.sort_values(["model", "method"]).reset_index(drop=True)
+    numbers.to_csv(csv, index=False)
+    return md
 
 
-def numbers(summary: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """The CSV: one row per (model, method) with mean, std, seed count and the run ids."""
-    run_ids = runs.groupby(["model", "method"])["run_id"].agg(" ".join).rename("run_ids")
-    flat = summary.astype({"model": str, "method": str})
-    return flat.join(run_ids, on=["model", "method"])
-
-
-def format_table(summary: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """Rows = models, columns = methods: ``mean`` or ``mean (std)``, the row's best in bold."""
-    rows = []
-    for model, group in summary.groupby("model", sort=False, observed=True):
-        best = group["mean"].min()
-        row = {"model": MODELS.get(str(model), str(model))}
-        for item in group.itertuples():
-            text = f"{item.mean:.{digits}f}"
-            if item.seeds > 1:
-                text += f" ({item.std:.{digits}f})"
-            if item.mean == best:
-                text = f"**{text}**"
-            row[METHODS.get(str(item.method), str(item.method))] = text
-        rows.append(row)
-    return pd.DataFrame(rows).fillna("-")
-
-
-def notes(runs: pd.DataFrame, dataset: str) -> str:
-    seeds = sorted(set(runs["seed"]))
-    epochs = sorted(set(runs["epochs"]))
+def notes(tidy: pd.DataFrame, dataset: str) -> str:
+    seeds = sorted(set(tidy["seed"]))
+    source = paper.published("table5")["source"]
+    smoke = (
+        " Smoke scale: the offline spoken-words preset (benchmarks/configs/speech.py) shortened "
+        "as benchmarks/sweep/experiments.py SPEECH_SMOKE says (4 epochs of 4 batches, width 8, "
+        "patience 2); its numbers check the pipeline, not the methods."
+        if dataset == "speech-builtin"
+        else ""
+    )
     return (
         f"Top-1 test error (%) on {dataset} at each run's best validation epoch "
-        f"(`{METRIC}`; training stops after 5 epochs without a better validation accuracy), "
-        f"{'mean (std) over' if len(seeds) > 1 else 'seed'} {', '.join(map(str, seeds))}; "
-        f"at most {', '.join(map(str, epochs))} epochs. Best of each row in bold. "
-        f"{len(runs)} MLflow runs (experiment `{dataset}`; "
-        "`mlflow ui --backend-store-uri sqlite:///mlflow.db`)."
+        f"(`{METRIC}`; training stops after the preset's patience without a better validation "
+        f"accuracy), mean (std) over seeds {', '.join(map(str, seeds)) or '-'} (std: a dash "
+        "with one seed). Best of each "
+        f"row in bold. {tidy['run_id'].nunique()} MLflow runs. Paper: {source}.{smoke}"
     )
+
+
+def claims(scale: str, seeds: int | None, overrides: Sequence[str] = ()) -> list[Claim]:
+    """One claim per (model, method) of Table 5, from the current tracking URI."""
+    grid = grid_runs("speech", scale=scale, seeds=seeds, overrides=overrides)
+    summary = cell_summary(grid.tidy, STATISTIC)
+    dataset = _dataset(scale)
+    device = devices(list(grid.tidy["run_id"].unique())) if len(grid.tidy) else ""
+    return [
+        cell_claim(
+            lookup(summary, setting=f"{dataset}/{model}", method=method),
+            experiment="speech",
+            table="Table 5",
+            claim=f"{METHODS[method]} top-1 error, {model_name}, {dataset}",
+            paper=error,
+            scale=scale,
+            device=device,
+        )
+        for model, model_name in MODELS.items()
+        for method, error in paper.by_method("table5", model).items()
+    ]

@@ -16,6 +16,7 @@ from benchmarks.checkpoint import load
 from benchmarks.cli import main
 from benchmarks.sweep import launch
 from benchmarks.sweep.experiments import expand
+from benchmarks.sweep.job import experiment_checkpoints
 from benchmarks.train import checkpoint_path
 
 pytestmark = pytest.mark.usefixtures("slurm")
@@ -90,7 +91,10 @@ def test_requeued_and_cancelled_jobs_resume_into_their_runs(cluster_env, tmp_pat
         name: launch.submit_slurm([run], options, checkpoint_root=root, **common)[0]
         for name, root in roots.items()
     }
-    checkpoints = {name: checkpoint_path(run.config, root) for name, root in roots.items()}
+    checkpoints = {
+        name: checkpoint_path(run.config, experiment_checkpoints(run, root))
+        for name, root in roots.items()
+    }
     signals = {
         "requeued": ["scontrol", "requeue"],
         "preempted": ["scancel", "--signal=USR2"],
