@@ -61,7 +61,9 @@ class SweepJob(submitit.helpers.Checkpointable):
 
     def _train(self) -> Outcome:
         root = experiment_checkpoints(self.run, self.checkpoint_root)
-        result = _runner(self.run)(self.run.config, resume=True, checkpoint_root=root, progress=False)
+        result = _runner(self.run)(
+            self.run.config, resume=True, checkpoint_root=root, progress=False
+        )
         return Outcome(self.run.key, result.run_id, result.metrics)
 
     def _torchrun(self) -> Outcome:
