@@ -63,7 +63,7 @@ AccountingStorageHost=localhost
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 # Short timers: a test's cancelled or requeued job is seen at once, and a cancelled job's
-# processes are killed right after SIGTERM (submitit ignores SIGTERM; a cluster's default
+# processes are killed within about two seconds of SIGTERM (submitit ignores SIGTERM; a cluster's default
 # KillWait of 30 s would let a short test run finish first).
 MinJobAge=60
 KillWait=0
