@@ -67,7 +67,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     slurm = parser.add_argument_group("slurm launcher (unset: the cluster's defaults)")
     slurm.add_argument("--slurm-partition", help="partition (queue) to submit to")
-    slurm.add_argument("--slurm-time", help="time limit per job: MM, HH:MM:SS or D-HH:MM:SS")
+    slurm.add_argument(
+        "--slurm-time",
+        default="24:00:00",
+        help="time limit per job: MM, HH:MM:SS or D-HH:MM:SS; a run that reaches it is "
+        "requeued and resumes from its checkpoint",
+    )
     slurm.add_argument("--slurm-gpus-per-node", type=int, help="GPUs per job")
     slurm.add_argument("--slurm-cpus-per-task", type=positive_int, help="CPU cores per job")
     slurm.add_argument("--slurm-mem", help="memory per node, e.g. 32G")

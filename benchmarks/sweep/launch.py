@@ -52,12 +52,19 @@ def slurm_minutes(text: str) -> int:
     return (days or 0) * 1440 + hours * 60 + minutes + (1 if seconds else 0)
 
 
+MAX_TIME_LIMITS = 50
+"""How many time limits one run may reach, each followed by a requeue that resumes it, before
+submitit gives up (its default, 3, would end a 300-epoch run on a cluster with short limits)."""
+
+
 @dataclass
 class SlurmOptions:
     """The ``--slurm-*`` options; None leaves the cluster's default."""
 
     partition: str | None = None
-    time: str | None = None
+    time: str = "24:00:00"
+    """Each job's time limit. Always set: submitit's own default is 5 minutes, and a run that
+    outlives its limit is requeued (from its checkpoint) rather than lost."""
     gpus_per_node: int | None = None
     cpus_per_task: int | None = None
     mem: str | None = None
@@ -70,7 +77,8 @@ class SlurmOptions:
         """submitit ``AutoExecutor.update_parameters`` keywords."""
         chosen = {
             "slurm_partition": self.partition,
-            "timeout_min": slurm_minutes(self.time) if self.time else None,
+            "timeout_min": slurm_minutes(self.time),
+            "slurm_max_num_timeout": MAX_TIME_LIMITS,
             "gpus_per_node": self.gpus_per_node,
             "cpus_per_task": self.cpus_per_task,
             "slurm_mem": self.mem,

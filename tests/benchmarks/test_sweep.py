@@ -71,8 +71,11 @@ def test_slurm_options():
     assert options.parameters() == {
         "slurm_partition": "gpu",
         "timeout_min": 60,
+        "slurm_max_num_timeout": launch.MAX_TIME_LIMITS,
         "slurm_additional_parameters": {"qos": "high"},
     }
+    # Never submitit's 5-minute default, which would requeue a long run every few minutes.
+    assert launch.SlurmOptions().parameters()["timeout_min"] == 24 * 60
 
 
 def test_a_slurm_sweep_refuses_a_local_store(tmp_path, monkeypatch, capsys):
