@@ -147,7 +147,7 @@ def select_runs(args: argparse.Namespace):
         client = MlflowClient()
         return [trained_run(client, run_id) for run_id in args.run_id], ""
     experiment = get_experiment("main")
-    settings = experiment.settings if args.scale == "paper" else experiment.smoke_settings
+    settings = experiment.settings_at(args.scale)
     boxed = [s.name for s in settings if s.dataset in BOXED_DATASETS]
     if not boxed:
         raise ValueError(

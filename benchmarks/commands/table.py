@@ -97,7 +97,7 @@ def _main(args, experiment, runs, missing):
     from benchmarks.tables.main_table import main_table
     from benchmarks.tables.report import write_table
 
-    settings = experiment.settings if args.scale == "paper" else experiment.smoke_settings
+    settings = experiment.settings_at(args.scale)
     order = [(s.name, m) for s in settings for m in experiment.methods]
     shown, numbers = main_table(runs, order)
     md, csv = write_table(

@@ -96,6 +96,10 @@ class Experiment:
     """The experiment whose runs this one reads, training none of its own (calibration reads
     main's): its runs carry that experiment's name, so their keys are that experiment's."""
 
+    def settings_at(self, scale: str) -> tuple[Setting, ...]:
+        """The settings the experiment runs at ``scale``."""
+        return self.settings if scale == "paper" else self.smoke_settings
+
 
 def one_at_a_time(method: str, defaults: Any, rows: dict[str, tuple[str, tuple]]):
     """Variants that vary one setting of ``method`` at a time around ``defaults`` (its config):
@@ -336,7 +340,7 @@ def cells(
     if seeds is not None and seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}.")
     count = seeds or (experiment.seeds if scale == "paper" else experiment.smoke_seeds)
-    settings = experiment.settings if scale == "paper" else experiment.smoke_settings
+    settings = experiment.settings_at(scale)
     _check_free(experiment, overrides)
     found = []
     for setting in settings:

@@ -222,7 +222,7 @@ def calibration_table(
     mean (std) over the seeds with an artifact, the logged ECE over every finished seed, the
     paper's value(s) for the setting's dataset (at smoke scale: those of every paper dataset
     the built-in set stands in for)."""
-    settings = experiment.settings if scale == "paper" else experiment.smoke_settings
+    settings = experiment.settings_at(scale)
     shown, numbers = [], []
     for setting in settings:
         papers = stands_for(experiment, setting.name, scale)
@@ -361,7 +361,7 @@ def write_figures(
     measured: Sequence[RunCalibration], experiment: Experiment, scale: str, out: Path
 ) -> list[Path]:
     """``reliability_<dataset>.png`` per setting of ``scale``, one panel per method."""
-    settings = experiment.settings if scale == "paper" else experiment.smoke_settings
+    settings = experiment.settings_at(scale)
     paths = []
     for setting in settings:
         panels = []

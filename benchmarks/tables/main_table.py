@@ -56,7 +56,7 @@ def claims(scale: str, seeds: int | None) -> list[Claim]:
     from benchmarks.tables.sweep_runs import devices, finished
 
     experiment = EXPERIMENTS["main"]
-    settings = experiment.settings if scale == "paper" else experiment.smoke_settings
+    settings = experiment.settings_at(scale)
     setting = next(s.name for s in settings if s.model == "preactresnet18")
     runs = finished(run_states(expand("main", scale=scale, seeds=seeds)))
     stand_in = "" if setting == "cifar100/preactresnet18" else f" (measured on {setting})"

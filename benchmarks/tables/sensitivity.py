@@ -35,7 +35,7 @@ BELOW_BASELINE = "†"
 
 def _setting(scale: str) -> str:
     experiment = get_experiment("sensitivity")
-    settings = experiment.settings if scale == "paper" else experiment.smoke_settings
+    settings = experiment.settings_at(scale)
     return settings[0].name
 
 

@@ -179,7 +179,7 @@ def claims(scale: str, seeds: int | None) -> list[Claim]:
     experiment = EXPERIMENTS["significance"]
     first, second = experiment.methods
     runs = finished(run_states(expand("significance", scale=scale, seeds=seeds)))
-    settings = experiment.settings if scale == "paper" else experiment.smoke_settings
+    settings = experiment.settings_at(scale)
     setting = settings[0].name
     pairs = paired(runs, setting, first, second)
     test = paired_test(pairs[first].to_numpy(), pairs[second].to_numpy())

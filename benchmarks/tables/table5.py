@@ -46,7 +46,7 @@ STATISTIC = "at_best_val"
 
 def _dataset(scale: str) -> str:
     experiment = get_experiment("speech")
-    settings = experiment.settings if scale == "paper" else experiment.smoke_settings
+    settings = experiment.settings_at(scale)
     return settings[0].dataset
 
 

@@ -34,7 +34,7 @@ STATISTIC = "median10"
 
 def _setting(scale: str) -> str:
     experiment = get_experiment("vat")
-    settings = experiment.settings if scale == "paper" else experiment.smoke_settings
+    settings = experiment.settings_at(scale)
     return settings[0].name
 
 
