@@ -78,7 +78,6 @@ class SlurmOptions:
         chosen = {
             "slurm_partition": self.partition,
             "timeout_min": slurm_minutes(self.time),
-            "slurm_max_num_timeout": MAX_TIME_LIMITS,
             "gpus_per_node": self.gpus_per_node,
             "cpus_per_task": self.cpus_per_task,
             "slurm_mem": self.mem,
@@ -131,7 +130,9 @@ def submit_slurm(
     import submitit
 
     check_cluster_tracking(tracking_uri)
-    executor = submitit.AutoExecutor(folder=Path(folder) / "%j", cluster="slurm")
+    executor = submitit.AutoExecutor(
+        folder=Path(folder) / "%j", cluster="slurm", slurm_max_num_timeout=MAX_TIME_LIMITS
+    )
     executor.update_parameters(name=name, **options.parameters())
     with executor.batch():
         submitted = [

@@ -71,7 +71,6 @@ def test_slurm_options():
     assert options.parameters() == {
         "slurm_partition": "gpu",
         "timeout_min": 60,
-        "slurm_max_num_timeout": launch.MAX_TIME_LIMITS,
         "slurm_additional_parameters": {"qos": "high"},
     }
     # Never submitit's 5-minute default, which would requeue a long run every few minutes.
