@@ -1,7 +1,8 @@
 """Per-batch training time of every method on this device, by phase.
 
 Time one training step of every method side by side (GPU when present) and compare the ratios
-with the supplement's; writes reports/timing.{md,csv}.
+with the supplement's; writes reports/step-time.{md,csv} (``table timing`` writes the sweep's
+timing grid to reports/timing.{md,csv}).
 
 Examples:
     comixup-bench timing
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     )
     md_path, csv_path = write_table(
         frame,
-        "timing",
+        "step-time",
         args.out,
         title="Time per training batch by method and phase",
         notes=step_time.notes(setup, device, ratios),

@@ -73,7 +73,7 @@ def test_timing_reports_phases_and_the_papers_ratios(workdir):
         ]
     )
     assert code == 0
-    table = pd.read_csv(workdir / "reports" / "timing.csv")
+    table = pd.read_csv(workdir / "reports" / "step-time.csv")
     assert list(table["method"]) == [
         "vanilla", "puzzle_mix", "puzzle_mix (gco)", "comixup", "comixup (gco)"
     ]  # fmt: skip
@@ -83,7 +83,7 @@ def test_timing_reports_phases_and_the_papers_ratios(workdir):
     assert comixup["saliency (ms)"] > 0 and comixup["mixing (ms)"] > 0
     assert 0 < comixup["mixing share"] < 1
     assert table.set_index("method").loc["vanilla", "x vanilla"] == 1.0
-    text = (workdir / "reports" / "timing.md").read_text()
+    text = (workdir / "reports" / "step-time.md").read_text()
     assert "comixup / vanilla" in text and "2.58x" in text and "Device: cpu" in text
 
 
