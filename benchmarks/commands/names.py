@@ -35,6 +35,7 @@ TABLE5_METHODS = ("vanilla", "input_mixup", "manifold_mixup", "cutmix", "puzzle_
 
 SWEEP_EXPERIMENTS = (
     "main",
+    "datasets",
     "significance",
     "sensitivity",
     "vat",
@@ -42,7 +43,7 @@ SWEEP_EXPERIMENTS = (
     "calibration",
     "timing",
 )
-"""``benchmarks.sweep.experiments.EXPERIMENTS``; the last five are filled by issue 13."""
+"""``benchmarks.sweep.experiments.EXPERIMENTS``, in its order."""
 
 SCALES = ("paper", "smoke")
 """``benchmarks.sweep.experiments.SCALES``."""
@@ -58,5 +59,6 @@ TABLE_EXPERIMENTS = (
     "vat",
     "speech",
     "timing",
+    "datasets",
 )
 """The experiments ``comixup-bench table`` builds a table of."""

@@ -12,7 +12,9 @@ ECE of every method recomputed from the main runs' final predictions beside the 
 the paper's (Table 6), and reliability diagrams per dataset; writes reports/calibration.{md,csv}
 and reports/reliability_<dataset>.png. timing: per setting and method, ms per batch by phase
 and the ratios beside the paper's, with the device; writes reports/timing.{md,csv} and
-timing-ratios.csv. Runs missing or
+timing-ratios.csv. datasets: every method over seeds on the built-in digits and the boxed
+digits, how far each set separates the methods (spread, seed noise, a one-way ANOVA) and which
+set the README's main job should use; writes reports/datasets.{md,csv,png}. Runs missing or
 unfinished are named under the table, which is written for the cells it has.
 
 Examples:
@@ -31,7 +33,12 @@ import sys
 from benchmarks.commands._common import add_command, add_out
 from benchmarks.commands.names import TABLE_EXPERIMENTS
 
-GRID_TABLES = {"sensitivity": "sensitivity", "vat": "vat", "speech": "table5"}
+GRID_TABLES = {
+    "sensitivity": "sensitivity",
+    "vat": "vat",
+    "speech": "table5",
+    "datasets": "datasets",
+}
 """Experiment -> the module of ``benchmarks.tables`` whose ``write_report`` builds its table."""
 
 

@@ -16,5 +16,6 @@ CONFIG = TrainConfig(
     width=16,
 )
 
-BOXED_CONFIG = dataclasses.replace(CONFIG, dataset="boxed-digits")
-"""The offline boxed set (digits pasted on photographs): the same schedule as ``builtin``."""
+BOXED_CONFIG = dataclasses.replace(CONFIG, dataset="boxed-digits", lr=0.1)
+"""The offline boxed set (digits pasted on photographs): ``builtin``'s schedule at twice the
+learning rate (measured on vanilla, seed 0: 0.05 ends 10 epochs at 70% test error, 0.1 at 19%)."""

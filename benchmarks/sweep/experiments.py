@@ -29,6 +29,9 @@ SCALES = ("paper", "smoke")
 MAIN_METHODS = ("vanilla", "input_mixup", "manifold_mixup", "cutmix", "puzzle_mix", "comixup")
 """The main table's columns (the paper's Table 1 order)."""
 
+ALL_METHODS = (*MAIN_METHODS, "vat")
+"""Every method of the README's main job (``comixup-bench compare``)."""
+
 SMOKE = {
     "epochs": 3,
     "batch_size": 32,
@@ -159,6 +162,18 @@ EXPERIMENTS: dict[str, Experiment] = {
         smoke_seeds=2,
         # The boxed digits stand in for ImageNet's boxed validation set at smoke scale, so
         # `comixup-bench robustness --scale smoke` has runs to evaluate.
+        smoke_settings=(
+            Setting("builtin", "preactresnet18"),
+            Setting("boxed-digits", "preactresnet18"),
+        ),
+    ),
+    "datasets": Experiment(
+        "datasets",
+        "Which built-in set separates the methods: the README's main job over seeds",
+        settings=(Setting("builtin", "preactresnet18"), Setting("boxed-digits", "preactresnet18")),
+        methods=ALL_METHODS,
+        seeds=3,
+        smoke_seeds=2,
         smoke_settings=(
             Setting("builtin", "preactresnet18"),
             Setting("boxed-digits", "preactresnet18"),

@@ -62,8 +62,8 @@ def test_every_box_holds_the_digit_and_fits_the_image(data_dir):
         assert image.shape == (3, 32, 32) and boxes.shape == (1, 4)
         xmin, ymin, xmax, ymax = boxes[0].tolist()
         assert 0 <= xmin < xmax <= 32 and 0 <= ymin < ymax <= 32
-        # A pasted digit is 10-16 px: its box (the stroke's extent) is at most that.
-        assert max(xmax - xmin, ymax - ymin) <= 16
+        # A pasted digit is 14-20 px: its box (the stroke's extent) is at most that.
+        assert max(xmax - xmin, ymax - ymin) <= boxed.DIGIT_SIDE[1] - 1
         stem = dataset.samples[index][0].stem
         assert read_boxes(data_dir / "boxed-digits" / "val" / f"{stem}.xml") == (
             32,
