@@ -28,6 +28,7 @@ def compare(
     settings: Mapping[str, Mapping[str, Any]] | None = None,
     progress: bool = True,
     resume: bool = True,
+    jobs: int = 1,
 ) -> tuple[pd.DataFrame, dict[str, RunResult]]:
     """Train ``base`` once per method, each with its own ``settings`` (by method name);
     returns the comparison table and the run results. Every method is built once before any
@@ -37,7 +38,7 @@ def compare(
     variants = {
         name: {"method": name, "method_settings": dict(settings.get(name, {}))} for name in methods
     }
-    results = train_all(base, variants, progress=progress, resume=resume)
+    results = train_all(base, variants, progress=progress, resume=resume, jobs=jobs)
     return comparison_table(results), results
 
 
@@ -97,9 +98,12 @@ def median_note(table: pd.DataFrame) -> str:
     )
 
 
-def notes(config: TrainConfig, results: dict[str, RunResult] | None = None) -> str:
-    """What every method of the comparison shared, where the runs are, and which times
-    include warm-up batches (runs too short to have any batch past the warm-up)."""
+def notes(
+    config: TrainConfig, results: dict[str, RunResult] | None = None, jobs: int = 1
+) -> str:
+    """What every method of the comparison shared, where the runs are, how many trained side
+    by side, and which times include warm-up batches (runs too short to have any batch past
+    the warm-up)."""
     limit = f", {config.limit_batches} batches/epoch" if config.limit_batches else ""
     text = (
         f"Each method trained {config.model} (width {config.width or 'paper'}) on "
@@ -107,6 +111,15 @@ def notes(config: TrainConfig, results: dict[str, RunResult] | None = None) -> s
         f"{config.lr}, seed {config.seed}{limit}); the runs are in the MLflow store "
         "(`mlflow ui --backend-store-uri sqlite:///mlflow.db`)."
     )
+    if jobs > 1 and results and len(results) > 1:
+        from comixup.parallel import available_cores
+
+        threads = max(1, available_cores() // min(jobs, len(results)))
+        text += (
+            f" The methods trained {min(jobs, len(results))} at a time, {threads} thread(s) "
+            "each: seconds per batch are each run's own under that sharing (`--jobs 1` times "
+            "them one after the other)."
+        )
     warm = {
         name: int(result.metrics.get("timed_batches", 0))
         for name, result in (results or {}).items()

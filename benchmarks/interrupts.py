@@ -27,6 +27,11 @@ class RunInterrupted(KeyboardInterrupt):
         self.signum = signum
         super().__init__(signal.Signals(signum).name)
 
+    def __reduce__(self):
+        # Rebuilt from the number, not the name: a run in a worker process (``compare
+        # --jobs``) hands its interruption back to the parent pickled.
+        return type(self), (self.signum,)
+
 
 def exit_status(interrupt: KeyboardInterrupt) -> int:
     """128 + the signal number: 143 for SIGTERM, 130 for SIGINT and a plain KeyboardInterrupt."""

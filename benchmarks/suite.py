@@ -1,18 +1,43 @@
 """Train one base configuration several times, changing a few fields each time.
 
-The loop behind ``compare`` (every method on one configuration) and Table 5 (every model x
-method x seed): each variant is ``base`` with some fields replaced, trained by the runner with
-its own MLflow run and checkpoint, so an interrupted suite resumes where it stopped.
+The loop behind ``compare`` (every method on one configuration): each variant is ``base`` with
+some fields replaced, trained by the runner with its own MLflow run and checkpoint, so an
+interrupted suite resumes where it stopped.
+
+On the CPU the variants train ``jobs`` at a time, each in a fresh process with its share of the
+cores (``cores // jobs`` torch threads): the narrow nets of the built-in sets use two threads
+poorly, so two one-thread runs side by side finish sooner than the same runs one after the
+other (measured in ``docs/design.md``). A signal that stops the suite (Ctrl-C, ``timeout``'s
+SIGTERM) is passed on to the runs still training, which stop as a lone run does: the epoch
+done is kept and the next ``compare`` resumes it into the same MLflow run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import multiprocessing
+import os
+import signal
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
+from benchmarks import interrupts, tracking
 from benchmarks.configs import TrainConfig
 from benchmarks.train import RunResult, train
+
+
+def default_jobs(runs: int) -> int:
+    """Runs at a time when the user does not say: one on a GPU (the runs would share it), else
+    one per core, at most ``runs``."""
+    import torch
+
+    from comixup.parallel import available_cores
+
+    if torch.cuda.is_available():
+        return 1
+    return max(1, min(available_cores(), runs))
 
 
 def train_all(
@@ -21,16 +46,102 @@ def train_all(
     *,
     progress: bool = True,
     resume: bool = True,
+    jobs: int = 1,
 ) -> dict[str, RunResult]:
-    """Train ``base`` with each variant's field changes, in order; results by variant label.
+    """Train ``base`` with each variant's field changes; results by variant label, in the
+    order of ``variants``.
 
     ``variants`` maps a label (printed as ``== label ==`` before its run when ``progress``) to
     the :class:`TrainConfig` fields it changes, e.g. ``{"cutmix": {"method": "cutmix"}}``.
+    ``jobs`` > 1 trains that many at a time in fresh processes (no per-run progress bar, a
+    line as each ends); a run that fails lets the others finish, then its error is raised.
     """
-    results = {}
-    for label, changes in variants.items():
-        if progress:
-            print(f"== {label} ==", flush=True)
-        config = dataclasses.replace(base, **changes)
-        results[label] = train(config, progress=progress, resume=resume)
-    return results
+    configs = {label: dataclasses.replace(base, **changes) for label, changes in variants.items()}
+    if jobs <= 1 or len(configs) <= 1:
+        results = {}
+        for label, config in configs.items():
+            if progress:
+                print(f"== {label} ==", flush=True)
+            results[label] = train(config, progress=progress, resume=resume)
+        return results
+    return _train_side_by_side(configs, jobs=jobs, progress=progress, resume=resume)
+
+
+def _train_side_by_side(
+    configs: dict[str, TrainConfig], *, jobs: int, progress: bool, resume: bool
+) -> dict[str, RunResult]:
+    from tqdm import tqdm
+
+    from comixup.parallel import available_cores
+
+    # Made here, once: processes that each create a new SQLite store race on its migrations.
+    for dataset in dict.fromkeys(config.dataset for config in configs.values()):
+        tracking.setup_tracking(dataset)
+    jobs = min(jobs, len(configs))
+    threads = max(1, available_cores() // jobs)
+    context = multiprocessing.get_context("spawn")
+    workers = context.SimpleQueue()  # each process's pid, to pass a signal on
+    results: dict[str, RunResult] = {}
+    failures: dict[str, BaseException] = {}
+    with interrupts.stop_on_signals():
+        pool = ProcessPoolExecutor(
+            jobs,
+            mp_context=context,
+            max_tasks_per_child=1,
+            initializer=_limit_threads,
+            initargs=(threads, workers),
+        )
+        try:
+            futures = {
+                pool.submit(train, config, resume=resume, progress=False): label
+                for label, config in configs.items()
+            }
+            if progress:
+                print(f"== {', '.join(configs)}: {jobs} at a time, {threads} thread(s) each ==")
+            bar = tqdm(total=len(futures), desc="runs", unit="run", disable=not progress)
+            for future in as_completed(futures):
+                label = futures[future]
+                error = future.exception()
+                if error is None:
+                    results[label] = future.result()
+                else:
+                    failures[label] = error
+                bar.update()
+                bar.write(f"{'done' if error is None else 'FAILED'} {label}" + _summary(
+                    results.get(label), error))  # fmt: skip
+            bar.close()
+        except KeyboardInterrupt as interrupt:
+            _pass_on(workers, getattr(interrupt, "signum", signal.SIGINT))
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    if failures:
+        label, error = next(iter(failures.items()))
+        error.add_note(f"while training {label} (compare ran every other method to its end)")
+        raise error
+    return {label: results[label] for label in configs}
+
+
+def _summary(result: RunResult | None, error: BaseException | None) -> str:
+    if error is not None:
+        return f": {type(error).__name__}: {error}"
+    error_last = result.metrics.get("test_top1_error_last", float("nan"))
+    return f": run {result.run_id[:8]}, last-epoch test error {error_last:.2f}%"
+
+
+def _limit_threads(threads: int, workers) -> None:
+    """A worker's start: its share of the cores, its own process group (so that a terminal's
+    Ctrl-C reaches the parent alone, which passes it on once) and its pid to the parent."""
+    import torch
+
+    os.setpgrp()
+    torch.set_num_threads(threads)
+    workers.put(os.getpid())
+
+
+def _pass_on(workers, signum: int) -> None:
+    """Send ``signum`` to every worker still alive (a worker that has ended is skipped)."""
+    while not workers.empty():
+        pid = workers.get()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)

@@ -24,29 +24,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _training.add_run_options(parser)
     add_name_list(parser, "--methods", METHODS, metavar="METHOD", what="the methods to train")
     _training.add_fresh_option(parser, resume=False)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="methods trained at a time, each in its own process with its share of the cores "
+        "(default: one per core on the CPU, at most one per method; 1 on a GPU)",
+    )
     add_out(parser)
     add_no_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from benchmarks import compare
+    from benchmarks.suite import default_jobs
     from benchmarks.tables.report import write_table
 
     with user_input():  # a refused override is the user's to fix
         config, settings = _training.methods_config(args, args.methods)
+        if args.jobs is not None and args.jobs < 1:
+            raise ValueError(f"--jobs must be at least 1, got {args.jobs}.")
+    jobs = args.jobs or default_jobs(len(args.methods))
     frame, results = compare.compare(
         config,
         args.methods,
         settings=settings,
         progress=not args.no_progress,
         resume=not args.fresh,
+        jobs=jobs,
     )
     md_path, _ = write_table(
         frame,
         f"compare-{config.dataset}",
         args.out,
         title=f"Method comparison on {config.dataset}",
-        notes=compare.notes(config, results) + compare.median_note(frame),
+        notes=compare.notes(config, results, jobs) + compare.median_note(frame),
         floatfmt=".3f",
     )
     print(md_path.read_text())

@@ -402,3 +402,74 @@ def test_a_run_shorter_than_its_warmup_reports_what_was_measured():
     config = apply_overrides(preset("builtin"), ["limit_batches=1", "epochs=3"])
     assert "include the warm-up" in notes(config, {"vanilla": result})
     assert "warm-up" not in notes(config, {})
+
+
+# --- compare's methods side by side, stopped by a signal ----------------------------------------
+
+
+SIDE_BY_SIDE = ["compare", "--methods", "vanilla", "cutmix", "--jobs", "2"]
+SIDE_BY_SIDE += SIGNAL_RUN[3:]  # the same tiny, long run as above, for each method
+
+
+def test_sigterm_to_compare_stops_every_side_by_side_run_and_the_rerun_resumes_them(
+    tmp_path, monkeypatch, capsys
+):
+    """A real ``comixup-bench compare --jobs 2``: SIGTERM to the command (as ``timeout`` or a
+    scheduler sends it) reaches both runs, which stop KILLED with their checkpoints; the same
+    command again resumes both into their own MLflow runs."""
+    command = shutil.which("comixup-bench", path=str(Path(sys.executable).parent))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    process = subprocess.Popen(
+        [command, *SIDE_BY_SIDE, "--out", "reports"],
+        cwd=tmp_path,
+        env=child_env(uri),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_interrupt,
+    )
+    deadline = time.monotonic() + 240
+    while len(list((tmp_path / "checkpoints").glob("*/last.pt"))) < 2:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no checkpoints in time"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert said(err)[-1].startswith("comixup-bench compare: stopped by SIGTERM")
+    client = MlflowClient(uri)
+    killed = {run.data.params["method"]: run for run in runs(client)}
+    assert set(killed) == {"vanilla", "cutmix"}
+    for run in killed.values():
+        assert run.info.status == "KILLED" and "SIGTERM" in run.data.tags["interrupted"]
+    for path in (tmp_path / "checkpoints").glob("*/last.pt"):
+        assert 1 <= load(path).epoch < SIGNAL_EPOCHS
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert main([*SIDE_BY_SIDE, "--out", "reports"]) == 0
+    assert (
+        "The methods trained 2 at a time"
+        in (tmp_path / "reports" / "compare-builtin.md").read_text()
+    )
+    resumed = {run.data.params["method"]: run for run in runs(client)}
+    assert {m: r.info.run_id for m, r in resumed.items()} == {
+        m: r.info.run_id for m, r in killed.items()
+    }
+    for run in resumed.values():
+        assert run.info.status == "FINISHED"
+        assert_one_point_per_step(client, run.info.run_id, epochs=SIGNAL_EPOCHS, batches=1)
+
+
+def test_a_failing_run_lets_the_other_finish_and_names_its_method(store, tmp_path, monkeypatch):
+    from benchmarks.suite import train_all
+
+    monkeypatch.chdir(tmp_path)
+    base = tiny("vanilla", "epochs=1")
+    missing = {"dataset": "cifar100", "data_dir": str(tmp_path / "nowhere")}
+    variants = {"vanilla": {}, "broken": missing}
+    with pytest.raises(Exception) as raised:
+        train_all(base, variants, progress=False, jobs=2)
+    assert "while training broken" in "".join(getattr(raised.value, "__notes__", []))
+    (finished,) = [r for r in runs(MlflowClient(store)) if r.info.status == "FINISHED"]
+    assert finished.data.params["method"] == "vanilla"
