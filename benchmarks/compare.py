@@ -98,9 +98,7 @@ def median_note(table: pd.DataFrame) -> str:
     )
 
 
-def notes(
-    config: TrainConfig, results: dict[str, RunResult] | None = None, jobs: int = 1
-) -> str:
+def notes(config: TrainConfig, results: dict[str, RunResult] | None = None, jobs: int = 1) -> str:
     """What every method of the comparison shared, where the runs are, how many trained side
     by side, and which times include warm-up batches (runs too short to have any batch past
     the warm-up)."""
