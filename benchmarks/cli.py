@@ -27,6 +27,7 @@ def get_parser() -> argparse.ArgumentParser:
         prog="comixup-bench",
         description="Reproduce the Co-Mixup paper's tables and compare mixup methods.",
         epilog=examples(
+            "comixup-bench compare  # the main job: every method on the boxed digits",
             "comixup-bench compare --dataset builtin --epochs 2 --limit-batches 5",
             "comixup-bench train --dataset cifar100 --method comixup --data-dir ~/data",
             "comixup-bench table2 --seeds 10",

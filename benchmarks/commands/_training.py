@@ -78,12 +78,13 @@ def add_fresh_option(parser: argparse.ArgumentParser, *, resume: bool) -> None:
         )
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """What ``train`` and ``compare`` share: the dataset, model, schedule and overrides."""
+def add_run_options(parser: argparse.ArgumentParser, dataset: str = "builtin") -> None:
+    """What ``train`` and ``compare`` share: the dataset (default ``dataset``), model, schedule
+    and overrides."""
     add_dataset_options(
         parser,
         choices=DATASETS,
-        default="builtin",
+        default=dataset,
         help="dataset, of: %(choices)s; its preset in benchmarks/configs gives the paper's "
         "schedule",
     )

@@ -168,7 +168,8 @@ def write_report(
         method_table(grid.tidy, methods),
         "datasets",
         out,
-        title=f"Which built-in set separates the methods, {scale} scale",
+        title="Which built-in set separates the methods, "
+        + ("the main job's presets" if scale == "paper" else f"{scale} scale"),
         notes="\n\n".join(n for n in notes if n),
     )
     grid.tidy.to_csv(csv, index=False)

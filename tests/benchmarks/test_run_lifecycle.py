@@ -407,7 +407,7 @@ def test_a_run_shorter_than_its_warmup_reports_what_was_measured():
 # --- compare's methods side by side, stopped by a signal ----------------------------------------
 
 
-SIDE_BY_SIDE = ["compare", "--methods", "vanilla", "cutmix", "--jobs", "2"]
+SIDE_BY_SIDE = ["compare", "--dataset", "builtin", "--methods", "vanilla", "cutmix", "--jobs", "2"]
 SIDE_BY_SIDE += SIGNAL_RUN[3:]  # the same tiny, long run as above, for each method
 
 
