@@ -110,9 +110,9 @@ def notes(config: TrainConfig, results: dict[str, RunResult] | None = None, jobs
         "(`mlflow ui --backend-store-uri sqlite:///mlflow.db`)."
     )
     if jobs > 1 and results and len(results) > 1:
-        from comixup.parallel import available_cores
+        from benchmarks.suite import threads_per_job
 
-        threads = max(1, available_cores() // min(jobs, len(results)))
+        threads = threads_per_job(min(jobs, len(results)))
         text += (
             f" The methods trained {min(jobs, len(results))} at a time, {threads} thread(s) "
             "each: seconds per batch are each run's own under that sharing (`--jobs 1` times "

@@ -1,9 +1,10 @@
 """Launchers: run a sweep's runs on this machine's processes or as a Slurm job array.
 
 Both execute :class:`benchmarks.sweep.job.SweepJob` s. ``local`` runs ``jobs`` at a time, each
-in a fresh process (its own torch threads and memory); ``slurm`` submits one submitit job
-array, whose tasks log to the tracking server named by ``MLFLOW_TRACKING_URI`` and are requeued
-through submitit's checkpointing hook when they hit their time limit or are preempted.
+in a fresh process (its own memory, and its share of the cores as torch threads); ``slurm``
+submits one submitit job array, whose tasks log to the tracking server named by
+``MLFLOW_TRACKING_URI`` and are requeued through submitit's checkpointing hook when they hit
+their time limit or are preempted.
 """
 
 from __future__ import annotations
@@ -104,8 +105,16 @@ def launch_local(
     """Train ``runs``, ``jobs`` at a time, each in a fresh process (``processes`` > 1: under
     torchrun); ``report`` hears of each run as it ends (its outcome, or the error it failed
     with)."""
+    from benchmarks.suite import limit_threads, threads_per_job
+
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
+    with ProcessPoolExecutor(
+        jobs,
+        mp_context=context,
+        max_tasks_per_child=1,
+        initializer=limit_threads,
+        initargs=(threads_per_job(jobs * processes),),
+    ) as pool:
         futures = {
             pool.submit(SweepJob(run, checkpoint_root, tracking_uri, processes)): run
             for run in runs
