@@ -13,6 +13,7 @@ from sweep_fixtures import tiny_set
 
 from benchmarks.cli import main
 from benchmarks.commands import names
+from benchmarks.suite import threads_per_job
 from benchmarks.sweep import experiments, launch
 from benchmarks.sweep.experiments import EXPERIMENTS, expand
 from benchmarks.sweep.state import run_states
@@ -149,6 +150,8 @@ def test_local_sweep_status_rerun_and_tables(tmp_path, monkeypatch, capsys):
         run = MlflowClient(store).get_run(state.run_id)
         assert run.info.status == "FINISHED"
         assert run.data.tags["sweep.key"] == state.run.key
+        # Two at a time: each run had its share of the cores, not all of them.
+        assert f", {threads_per_job(2)} threads)" in run.data.tags["device"]
 
     assert main(["ttest", *selection[1:], "--out", "reports"]) == 0
     text = (tmp_path / "reports" / "significance.md").read_text()
@@ -190,6 +193,8 @@ def test_a_run_with_two_processes_trains_under_torchrun(tmp_path, monkeypatch, c
         run = client.get_run(state.run_id)
         assert run.data.params["world_size"] == "2"
         assert run.data.tags["sweep.key"] == state.run.key
+        # Two at a time: each run had its share of the cores, not all of them.
+        assert f", {threads_per_job(2)} threads)" in run.data.tags["device"]
         steps = [m.step for m in client.get_metric_history(state.run_id, "test_top1_error")]
         assert sorted(steps) == [0, 1]
     assert len(client.search_runs([e.experiment_id for e in client.search_experiments()])) == 2
