@@ -146,6 +146,9 @@ def vat_variants() -> tuple[Variant, ...]:
     )
 
 
+BUILT_IN_SETS = (Setting("builtin", "preactresnet18"), Setting("boxed-digits", "preactresnet18"))
+"""The offline image sets with the main job's model: the plain digits and the boxed digits."""
+
 EXPERIMENTS: dict[str, Experiment] = {
     "main": Experiment(
         "main",
@@ -162,22 +165,16 @@ EXPERIMENTS: dict[str, Experiment] = {
         smoke_seeds=2,
         # The boxed digits stand in for ImageNet's boxed validation set at smoke scale, so
         # `comixup-bench robustness --scale smoke` has runs to evaluate.
-        smoke_settings=(
-            Setting("builtin", "preactresnet18"),
-            Setting("boxed-digits", "preactresnet18"),
-        ),
+        smoke_settings=BUILT_IN_SETS,
     ),
     "datasets": Experiment(
         "datasets",
         "Which built-in set separates the methods: the README's main job over seeds",
-        settings=(Setting("builtin", "preactresnet18"), Setting("boxed-digits", "preactresnet18")),
+        settings=BUILT_IN_SETS,
         methods=ALL_METHODS,
         seeds=3,
         smoke_seeds=2,
-        smoke_settings=(
-            Setting("builtin", "preactresnet18"),
-            Setting("boxed-digits", "preactresnet18"),
-        ),
+        smoke_settings=BUILT_IN_SETS,
     ),
     "significance": Experiment(
         "significance",
