@@ -99,12 +99,26 @@ def verdict(separations: pd.DataFrame) -> str:
         if row["set"] != best["set"]
     )
     significant = "" if best["ANOVA P"] < 0.05 else " (though not at P < 0.05)"
-    return (
+    text = (
         f"On the {STATISTICS[DECIDING]}'s error, **{best['set']}** separates the methods best"
         f"{significant}: ANOVA F {best['ANOVA F']:.2f} (P {best['ANOVA P']:.3g}), the method "
         f"means spread over {best['spread of method means']:.2f} points against a seed std of "
         f"{best['seed std (pooled)']:.2f}; {others}."
     )
+    for column, label in STATISTICS.items():  # the other statistics, so none is hidden
+        if column == DECIDING:
+            continue
+        rows = separations[separations["statistic"] == label].dropna(subset=["ANOVA F"])
+        if len(rows):
+            text += (
+                f" On the {label}: "
+                + ", ".join(
+                    f"{row['set']} F {row['ANOVA F']:.2f} (P {row['ANOVA P']:.3g})"
+                    for _, row in rows.iterrows()
+                )
+                + "."
+            )
+    return text
 
 
 def draw(tidy: pd.DataFrame, methods: Sequence[str], path: Path) -> Path:
