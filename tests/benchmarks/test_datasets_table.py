@@ -127,3 +127,18 @@ def test_the_table_without_runs_says_how_to_make_them(tmp_path, monkeypatch, cap
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
     assert main(["table", "datasets", "--scale", "smoke", "--out", "reports"]) == 2
     assert "comixup-bench sweep datasets --scale smoke" in capsys.readouterr().err
+
+
+def test_the_main_job_trains_on_the_chosen_set_side_by_side():
+    from benchmarks.cli import get_parser
+
+    args = get_parser().parse_args(["compare"])
+    assert args.dataset == "boxed-digits" and args.jobs is None  # None: one per core on the CPU
+    assert get_parser().parse_args(["train", "--method", "vanilla"]).dataset == "builtin"
+
+
+def test_compare_refuses_a_jobs_count_below_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert main(["compare", "--dataset", "builtin", "--jobs", "0"]) == 2
+    assert "--jobs must be at least 1, got 0" in capsys.readouterr().err
