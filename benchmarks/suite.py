@@ -4,10 +4,9 @@ The loop behind ``compare`` (every method on one configuration): each variant is
 some fields replaced, trained by the runner with its own MLflow run and checkpoint, so an
 interrupted suite resumes where it stopped.
 
-On the CPU the variants train ``jobs`` at a time, each in a fresh process with its share of the
-cores (``cores // jobs`` torch threads): the narrow nets of the built-in sets use two threads
-poorly, so two one-thread runs side by side finish sooner than the same runs one after the
-other (measured in ``docs/design.md``). A signal that stops the suite (Ctrl-C, ``timeout``'s
+With ``jobs`` > 1 the variants train that many at a time, each in a fresh process with its
+share of the cores (``cores // jobs`` torch threads; measured in ``docs/design.md``: on two
+cores the main job takes as long either way). A signal that stops the suite (Ctrl-C, ``timeout``'s
 SIGTERM) is passed on to the runs still training, which stop as a lone run does: the epoch
 done is kept and the next ``compare`` resumes it into the same MLflow run.
 """
@@ -26,18 +25,6 @@ from typing import Any
 from benchmarks import interrupts, tracking
 from benchmarks.configs import TrainConfig
 from benchmarks.train import RunResult, train
-
-
-def default_jobs(runs: int) -> int:
-    """Runs at a time when the user does not say: one on a GPU (the runs would share it), else
-    one per core, at most ``runs``."""
-    import torch
-
-    from comixup.parallel import available_cores
-
-    if torch.cuda.is_available():
-        return 1
-    return max(1, min(available_cores(), runs))
 
 
 def train_all(

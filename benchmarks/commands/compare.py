@@ -1,7 +1,7 @@
 """Train every method on one configuration and print the comparison table.
 
-The main job: every registered method on the same data, model and schedule, side by side on
-the CPU's cores; writes reports/compare-<dataset>.md. The default set, boxed-digits (digits
+The main job: every registered method on the same data, model and schedule (``--jobs N``: N at
+a time); writes reports/compare-<dataset>.md. The default set, boxed-digits (digits
 pasted on photographs, made offline on first use), is the built-in set on which the methods
 differ by more than their seeds do (reports/datasets.md).
 
@@ -31,9 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=None,
+        default=1,
         help="methods trained at a time, each in its own process with its share of the cores "
-        "(default: one per core on the CPU, at most one per method; 1 on a GPU)",
+        "(default: %(default)s, one after the other with all of them)",
     )
     add_out(parser)
     add_no_progress(parser)
@@ -41,14 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchmarks import compare
-    from benchmarks.suite import default_jobs
     from benchmarks.tables.report import write_table
 
     with user_input():  # a refused override is the user's to fix
         config, settings = _training.methods_config(args, args.methods)
-        if args.jobs is not None and args.jobs < 1:
+        if args.jobs < 1:
             raise ValueError(f"--jobs must be at least 1, got {args.jobs}.")
-    jobs = args.jobs or default_jobs(len(args.methods))
+    jobs = args.jobs
     frame, results = compare.compare(
         config,
         args.methods,

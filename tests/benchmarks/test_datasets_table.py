@@ -129,11 +129,11 @@ def test_the_table_without_runs_says_how_to_make_them(tmp_path, monkeypatch, cap
     assert "comixup-bench sweep datasets --scale smoke" in capsys.readouterr().err
 
 
-def test_the_main_job_trains_on_the_chosen_set_side_by_side():
+def test_the_main_job_trains_on_the_chosen_set():
     from benchmarks.cli import get_parser
 
     args = get_parser().parse_args(["compare"])
-    assert args.dataset == "boxed-digits" and args.jobs is None  # None: one per core on the CPU
+    assert args.dataset == "boxed-digits" and args.jobs == 1
     assert get_parser().parse_args(["train", "--method", "vanilla"]).dataset == "builtin"
 
 
