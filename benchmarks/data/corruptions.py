@@ -26,6 +26,7 @@ seed; a folder already made with the same settings is reused.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -172,7 +173,7 @@ def write_corrupted_sets(
     so ``BoxedImages(out_dir / set, source.image_size)`` reads them back aligned. One generator
     seeded with ``seed`` draws the permutation, then the noise of each batch of
     :data:`WRITE_BATCH` images in the source's order (one ``(batch, C, H, W)`` draw each). A
-    folder already written with the same source, seed and settings is reused; returns
+    folder already written from the same source files, seed and settings is reused; returns
     ``{set name: folder}``.
 
     Raises:
@@ -182,6 +183,9 @@ def write_corrupted_sets(
     settings = {
         "kind": "background-corruptions",
         "source": str(source.root.resolve()),
+        # The source's files as they are now: a source remade in place (boxed-digits after a
+        # change of its settings) must not be answered with corruptions of its old images.
+        "source files": files_digest(source.root),
         "images": len(source),
         "image_size": source.image_size,
         "resize": source.resize,
@@ -199,6 +203,18 @@ def write_corrupted_sets(
 
     out = write_once(out_dir, settings, write)
     return {name: out / name for name in SETS}
+
+
+def files_digest(root: Path) -> str:
+    """A digest of every file under ``root``: relative path, size and modification time (stat
+    only, so ImageNet's 100,000 validation files take about a second)."""
+    digest = hashlib.sha1()
+    for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
+        status = path.stat()
+        digest.update(
+            f"{path.relative_to(root)}\0{status.st_size}\0{status.st_mtime_ns}\n".encode()
+        )
+    return digest.hexdigest()
 
 
 def default_out_dir(dataset: str, data_dir: str | Path | None, seed: int) -> Path:

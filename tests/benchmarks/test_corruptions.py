@@ -148,3 +148,15 @@ def test_sets_are_reused_with_the_same_settings_and_remade_with_others(tmp_path)
     assert noisy.read_bytes() != b"touched"
     with pytest.raises(ValueError, match="not made by comixup-bench"):
         write_corrupted_sets(source, tmp_path / "source", seed=5)
+
+
+def test_sets_are_remade_when_their_source_is_remade(tmp_path):
+    """A source rebuilt in place (the boxed digits after a change of their settings) gets new
+    corrupted sets, not the old images' ones."""
+    source = _source(tmp_path / "source")
+    clean = write_corrupted_sets(source, tmp_path / "out", seed=5)["clean"] / "a" / "img0.png"
+    before = np.asarray(Image.open(clean))
+    Image.fromarray(np.zeros((12, 16, 3), dtype=np.uint8)).save(tmp_path / "source/a/img0.png")
+    write_corrupted_sets(BoxedImages(tmp_path / "source", 8, resize=8), tmp_path / "out", seed=5)
+    after = np.asarray(Image.open(clean))
+    assert before.any() and not after.any()  # the new, black source image
