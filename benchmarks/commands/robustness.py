@@ -1,7 +1,8 @@
 """Robustness to background corruption and weakly supervised localisation of trained runs.
 
-Takes finished training runs (--run-id, or the main sweep's runs on a set with boxes at
---scale: ImageNet / ResNet-50 at paper scale, the built-in boxed digits at smoke scale), writes
+Takes finished training runs (--run-id, or a sweep's runs on a set with boxes at --scale: the
+main sweep's ImageNet / ResNet-50 at paper scale and boxed digits at smoke scale; --experiment
+datasets: the main job's boxed-digits runs over seeds), writes
 the clean, replacement and Gaussian-noise versions of the run's test set with boxes (once; they
 are reused), and evaluates each run on the three with the official comix-localization pipeline:
 top-1 / top-5 error, and localisation top-1 (top-1 class right and the CAM box's IoU >= 0.5 with
@@ -12,6 +13,7 @@ reports/cam_grid.png.
 
 Examples:
     comixup-bench robustness --scale smoke
+    comixup-bench robustness --experiment datasets --out reports/boxed-digits
     comixup-bench robustness --run-id 0123abcd 4567ef01
     comixup-bench robustness --data-dir ~/data/imagenet --boxes-dir ~/data/imagenet/val-boxes
 """
@@ -26,12 +28,21 @@ from benchmarks.commands._common import add_command, add_out, fail, positive_int
 from benchmarks.commands._training import add_set_option
 from benchmarks.commands.names import SCALES
 
+ROBUSTNESS_EXPERIMENTS = ("main", "datasets")
+"""The sweeps with settings on a set with boxes."""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "robustness", __doc__, run)
     parser.add_argument("--run-id", nargs="+", metavar="ID", help="MLflow runs to evaluate")
     parser.add_argument(
-        "--scale", choices=SCALES, default="paper", help="without --run-id: the main sweep's"
+        "--experiment",
+        choices=ROBUSTNESS_EXPERIMENTS,
+        default="main",
+        help="without --run-id: the sweep whose runs on a set with boxes are evaluated",
+    )
+    parser.add_argument(
+        "--scale", choices=SCALES, default="paper", help="without --run-id: the sweep's"
     )
     parser.add_argument("--seeds", type=positive_int, help="seeds 0..N-1 (default: the sweep's)")
     add_set_option(parser)
@@ -139,35 +150,36 @@ def select_runs(args: argparse.Namespace):
 
     from benchmarks.data import BOXED_DATASETS
     from benchmarks.robustness import TrainedRun, trained_run
-    from benchmarks.sweep.experiments import MAIN_METHODS, expand, get_experiment
+    from benchmarks.sweep.experiments import expand, get_experiment
     from benchmarks.sweep.state import run_states
     from benchmarks.tables.sweep_runs import finished, missing_note
 
     if args.run_id:
         client = MlflowClient()
         return [trained_run(client, run_id) for run_id in args.run_id], ""
-    experiment = get_experiment("main")
+    name = args.experiment
+    experiment = get_experiment(name)
     settings = experiment.settings_at(args.scale)
     boxed = [s.name for s in settings if s.dataset in BOXED_DATASETS]
     if not boxed:
         raise ValueError(
-            f"the main sweep has no setting on a set with boxes ({', '.join(BOXED_DATASETS)}) "
+            f"the {name} sweep has no setting on a set with boxes ({', '.join(BOXED_DATASETS)}) "
             f"at --scale {args.scale}; pass --run-id of runs trained on one."
         )
     states = [
         s
         for s in run_states(
-            expand("main", scale=args.scale, seeds=args.seeds, overrides=args.set or ())
+            expand(name, scale=args.scale, seeds=args.seeds, overrides=args.set or ())
         )
         if s.run.setting in boxed
     ]
     done = finished(states)
     if done.empty:
         raise ValueError(
-            f"no finished run of the main sweep on {', '.join(boxed)} at --scale {args.scale}; "
-            f"train them first: comixup-bench sweep main --scale {args.scale}."
+            f"no finished run of the {name} sweep on {', '.join(boxed)} at --scale "
+            f"{args.scale}; train them first: comixup-bench sweep {name} --scale {args.scale}."
         )
-    rank = {method: i for i, method in enumerate(MAIN_METHODS)}
+    rank = {method: i for i, method in enumerate(experiment.methods)}
     done = done.sort_values(
         ["setting", "method", "seed"], key=lambda c: c.map(rank) if c.name == "method" else c
     )
@@ -200,7 +212,7 @@ def _write(args, frame, order, sets, examples, classes, missing) -> list[Path]:
     from benchmarks.tables.report import write_table
     from benchmarks.tables.robustness import cam_grid, localization_table, robustness_table
 
-    scale = "the given runs" if args.run_id else f"{args.scale} scale"
+    scale = "the given runs" if args.run_id else f"the {args.experiment} sweep, {args.scale} scale"
     smoke = (
         " Smoke scale: the built-in boxed digits (benchmarks/data/boxed_builtin.py) with the "
         "smoke sweep's narrow nets and few batches; it checks the pipeline, its numbers say "

@@ -86,15 +86,16 @@ def store(tmp_path_factory):
         if run.method in ("vanilla", "cutmix")
     ]
     with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)  # the runs' artifacts go under the store's folder
         patch.setenv(tags.ENV, "")
         patch.setenv("MLFLOW_TRACKING_URI", uri)
         for run in runs:
             SweepJob(run, root / "checkpoints", uri)()
-    return uri, overrides
+    return uri, overrides, root
 
 
 def test_the_table_from_real_runs(store, tmp_path, monkeypatch):
-    uri, overrides = store
+    uri, overrides, _ = store
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     data_dir = overrides[-1]
@@ -142,3 +143,19 @@ def test_compare_refuses_a_jobs_count_below_one(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert main(["compare", "--dataset", "builtin", "--jobs", "0"]) == 2
     assert "--jobs must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_robustness_evaluates_the_experiments_boxed_runs(store, monkeypatch, capsys):
+    uri, overrides, root = store
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    data_dir = overrides[-1].partition("=")[2]
+    selection = ["--experiment", "datasets", "--scale", "smoke", *tiny_set(overrides[-1])]
+    args = ["robustness", *selection, "--data-dir", data_dir, "--out", "reports"]
+    assert main(args) == 0
+    numbers = pd.read_csv(root / "reports" / "robustness.csv")
+    assert len(numbers) == 2 and list(numbers["method"]) == ["vanilla", "cutmix"]
+    assert (numbers["seeds"] == 2).all()
+    text = (root / "reports" / "robustness.md").read_text()
+    assert "the datasets sweep, smoke scale" in text
+    assert "Missing or unfinished (10 of 14 runs" in text  # its boxed runs only
