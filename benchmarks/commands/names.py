@@ -35,13 +35,13 @@ TABLE5_METHODS = ("vanilla", "input_mixup", "manifold_mixup", "cutmix", "puzzle_
 
 SWEEP_EXPERIMENTS = (
     "main",
-    "datasets",
     "significance",
     "sensitivity",
     "vat",
     "speech",
     "calibration",
     "timing",
+    "datasets",
 )
 """``benchmarks.sweep.experiments.EXPERIMENTS``, in its order."""
 

@@ -167,15 +167,6 @@ EXPERIMENTS: dict[str, Experiment] = {
         # `comixup-bench robustness --scale smoke` has runs to evaluate.
         smoke_settings=BUILT_IN_SETS,
     ),
-    "datasets": Experiment(
-        "datasets",
-        "Which built-in set separates the methods: the README's main job over seeds",
-        settings=BUILT_IN_SETS,
-        methods=ALL_METHODS,
-        seeds=3,
-        smoke_seeds=2,
-        smoke_settings=BUILT_IN_SETS,
-    ),
     "significance": Experiment(
         "significance",
         "Paired t-test, Puzzle Mix against Co-Mixup over seeds (Section 6.5)",
@@ -234,6 +225,15 @@ EXPERIMENTS: dict[str, Experiment] = {
         smoke_seeds=1,
         smoke_settings=(Setting("cifar100", "preactresnet18"), Setting("imagenet", "resnet50")),
         kind="timing",
+    ),
+    "datasets": Experiment(
+        "datasets",
+        "Which built-in set separates the methods: the README's main job over seeds",
+        settings=BUILT_IN_SETS,
+        methods=ALL_METHODS,
+        seeds=3,
+        smoke_seeds=2,
+        smoke_settings=BUILT_IN_SETS,
     ),
 }
 
