@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -150,10 +151,28 @@ def submit_slurm(
     return submitted
 
 
+ACTIVE_STATES = frozenset(
+    {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "REQUEUE_HOLD",
+     "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "SUSPENDED"}
+)  # fmt: skip
+"""Slurm job states after which the job will run (again)."""
+
+
+def final_result(job, poll: float = 2.0):
+    """The job's result once Slurm says it has ended. submitit takes the presence of a result
+    file as the end; a requeue whose ``scontrol`` is killed by the requeue's own SIGTERM raises
+    in the job's signal handler, which leaves an error file behind while Slurm runs the job
+    again (and the next attempt replaces it)."""
+    job.wait()
+    while job.watcher.get_state(job.job_id, mode="force") in ACTIVE_STATES:
+        time.sleep(poll)
+    return job.result()
+
+
 def wait_slurm(runs: Sequence[Run], submitted: Sequence, report: Report) -> None:
     """Block until every job of the array has ended, reporting each."""
     for run, job in zip(runs, submitted, strict=True):
         try:
-            report(run, job.result(), None)
+            report(run, final_result(job), None)
         except Exception as error:
             report(run, None, error)

@@ -134,10 +134,10 @@ def test_requeued_and_cancelled_jobs_resume_into_their_runs(cluster_env, tmp_pat
     cut = load(checkpoints["cancelled"]).epoch
     assert cut < run.config.epochs, "the cancelled job finished before Slurm killed it"
     relaunched = launch.submit_slurm([run], options, checkpoint_root=roots["cancelled"], **common)
-    reference = jobs["reference"].result()
-    requeued = jobs["requeued"].result()
-    preempted = jobs["preempted"].result()
-    cancelled = relaunched[0].result()
+    reference = launch.final_result(jobs["reference"])
+    requeued = launch.final_result(jobs["requeued"])
+    preempted = launch.final_result(jobs["preempted"])
+    cancelled = launch.final_result(relaunched[0])
 
     client = MlflowClient(cluster_env)
     for name, outcome in (
