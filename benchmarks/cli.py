@@ -16,10 +16,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from benchmarks import interrupts
 from benchmarks.commands import register_all
 from benchmarks.commands._common import HelpFormatter, examples
 from benchmarks.errors import UserError
+from benchmarks.runner import interrupts
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -19,9 +19,9 @@ import signal
 import time
 from pathlib import Path
 
-from benchmarks import interrupts
-from benchmarks import train as runner
 from benchmarks.configs import apply_overrides, preset
+from benchmarks.runner import interrupts
+from benchmarks.runner import train as runner
 
 
 def main() -> None:

@@ -20,9 +20,9 @@ SEEDS = 100
 TRIALS = 100
 """Timed solves per point of Figure 2."""
 SIZES = (5, 10, 20, 50, 100)
-"""m = m' of Tables 3-4 and Figure 2's right panel: ``benchmarks.tables.table3.SIZES``."""
+"""m = m' of Tables 3-4 and Figure 2's right panel: ``benchmarks.analysis.table3.SIZES``."""
 LEVELS = (2, 3, 4, 5)
-"""|L| of Figure 2's left panel: ``benchmarks.tables.figure2.LEVELS``."""
+"""|L| of Figure 2's left panel: ``benchmarks.analysis.figure2.LEVELS``."""
 
 
 def add_options(
@@ -56,10 +56,10 @@ def add_options(
 
 
 def tracked_analysis() -> ModuleType:
-    """``benchmarks.tables.analysis`` with MLflow set to its experiment; fails fast, before any
+    """``benchmarks.analysis.report`` with MLflow set to its experiment; fails fast, before any
     work, when the tracking server is unreachable."""
-    from benchmarks.tables import analysis
-    from benchmarks.tracking import setup_tracking
+    from benchmarks.analysis import report as analysis
+    from benchmarks.runner.tracking import setup_tracking
 
     setup_tracking(analysis.EXPERIMENT)
     return analysis

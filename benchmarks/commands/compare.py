@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmarks import compare
+    from benchmarks.sweep import compare
     from benchmarks.tables.report import write_table
 
     with user_input():  # a refused override is the user's to fix

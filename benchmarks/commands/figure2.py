@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmarks.tables import figure2
+    from benchmarks.analysis import figure2
 
     analysis = _analysis.tracked_analysis()
     section = analysis.run_figure2(

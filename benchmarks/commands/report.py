@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import mlflow
 
-    from benchmarks import tracking
+    from benchmarks.runner import tracking
     from benchmarks.tables.reproduction import write_report
 
     uri = tracking.tracking_uri()

@@ -85,9 +85,10 @@ def evaluate(args: argparse.Namespace) -> list[Path]:
     import pandas as pd
     import torch
 
-    from benchmarks import robustness, tracking
     from benchmarks.data.corruptions import SETS
-    from benchmarks.robustness import spread_indices
+    from benchmarks.evaluation import robustness
+    from benchmarks.evaluation.robustness import spread_indices
+    from benchmarks.runner import tracking
 
     uri = tracking.tracking_uri()
     tracking.check_reachable(uri)
@@ -149,7 +150,7 @@ def select_runs(args: argparse.Namespace):
     from mlflow.tracking import MlflowClient
 
     from benchmarks.data import BOXED_DATASETS
-    from benchmarks.robustness import TrainedRun, trained_run
+    from benchmarks.evaluation.robustness import TrainedRun, trained_run
     from benchmarks.sweep.experiments import expand, get_experiment
     from benchmarks.sweep.state import run_states
     from benchmarks.tables.sweep_runs import finished, missing_note
@@ -190,7 +191,7 @@ def select_runs(args: argparse.Namespace):
 
 
 def _logged_params(args: argparse.Namespace, sets: dict) -> dict[str, str]:
-    from benchmarks.localization import IOU_THRESHOLD, SMOOTHING
+    from benchmarks.evaluation.localization import IOU_THRESHOLD, SMOOTHING
 
     return {
         "cam_threshold": str(args.threshold),
@@ -250,7 +251,7 @@ def _write(args, frame, order, sets, examples, classes, missing) -> list[Path]:
             "neighbourhoods, up-sampled bicubically, min-max normalised; box: the largest "
             f"8-connected region above int({args.threshold} * 255) of its 8-bit copy (official "
             "comix-localization eval.py, util/cam.py, util/bbox_generator.py; "
-            f"benchmarks/localization.py). {common} {missing}"
+            f"benchmarks/evaluation/localization.py). {common} {missing}"
         ),
     )
     numbers.to_csv(csv, index=False)

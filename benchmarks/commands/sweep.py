@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from benchmarks import tracking
+    from benchmarks.runner import tracking
     from benchmarks.sweep import launch
     from benchmarks.sweep.experiments import expand, get_experiment
     from benchmarks.sweep.state import DONE, run_states

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 def build(args: argparse.Namespace):
     import mlflow
 
-    from benchmarks import tracking
+    from benchmarks.runner import tracking
     from benchmarks.sweep.experiments import expand, get_experiment
     from benchmarks.sweep.state import run_states
     from benchmarks.tables.sweep_runs import finished, missing_note

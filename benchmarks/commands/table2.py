@@ -15,7 +15,7 @@ import argparse
 from benchmarks.commands._common import add_command, add_no_progress, add_out, positive_int
 
 SEEDS = 100
-"""Problems per row (the supplement's); ``benchmarks.tables.table2.run``'s default."""
+"""Problems per row (the supplement's); ``benchmarks.analysis.table2.run``'s default."""
 TITLE = "Table 2: Algorithm 1 vs exact brute force and random guess"
 
 
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmarks.tables import table2
+    from benchmarks.analysis import table2
     from benchmarks.tables.report import write_table
 
     frame = table2.run(seeds=args.seeds, progress=not args.no_progress)

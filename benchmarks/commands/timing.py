@@ -71,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    from benchmarks.runner.tracking import setup_tracking
     from benchmarks.tables import step_time
     from benchmarks.tables.report import write_table
-    from benchmarks.tracking import setup_tracking
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     changes = {key: getattr(args, key) for key in SETUP_FIELDS if getattr(args, key) is not None}

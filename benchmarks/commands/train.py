@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmarks.train import checkpoint_path, train
+    from benchmarks.runner.train import checkpoint_path, train
 
     with user_input():  # a refused override is the user's to fix
         config = _training.train_config(args)

@@ -23,7 +23,7 @@ convs 16 channels instead of 20, VGG-11's stages 16-128 instead of 64-512), so t
 of ``comixup-bench table5 --dataset speech-builtin`` take minutes.
 
 The runner's ``TrainConfig`` has SGD only; :class:`SpeechTrainConfig` adds the optimizer choice
-(``benchmarks.train.build_optimizer`` reads it). It is not a ``--set`` key (``apply_overrides``
+(``runner.optim.build_optimizer`` reads it). It is not a ``--set`` key (``apply_overrides``
 knows the base fields only).
 """
 

@@ -2,7 +2,7 @@
 
 Inputs are named by letters A, B, ... in batch order; an output's caption lists its sources
 by letter with their shares, largest first ("A 52% · F 31% · K 17%"). Built on matplotlib's
-object-oriented ``Figure`` (no pyplot, no backend selected), as ``benchmarks.plots``.
+object-oriented ``Figure`` (no pyplot, no backend selected), as ``benchmarks.runner.plots``.
 """
 
 from __future__ import annotations

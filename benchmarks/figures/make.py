@@ -52,10 +52,10 @@ def load_run_model(run_id: str) -> tuple[torch.nn.Module, dict, str]:
     ``config.json``), its resolved config and a one-line description for captions."""
     import mlflow
 
-    from benchmarks.checkpoint import load
     from benchmarks.data import dataset_spec
     from benchmarks.models import get_model
-    from benchmarks.tracking import find_run, tracking_uri
+    from benchmarks.runner.checkpoint import load
+    from benchmarks.runner.tracking import find_run, tracking_uri
 
     run = find_run(run_id)
     if run is None:
@@ -206,7 +206,7 @@ def log_to_mlflow(
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from benchmarks.tracking import environment_tags
+    from benchmarks.runner.tracking import environment_tags
 
     if run_id is not None:
         client = MlflowClient()
@@ -233,7 +233,7 @@ def make_figures(
     image_size: int = IMAGE_SIZE,
 ) -> FigureSet:
     """Write the PNGs (and ``figures.md``) to ``out`` and log them to MLflow."""
-    from benchmarks.tracking import setup_tracking
+    from benchmarks.runner.tracking import setup_tracking
 
     setup_tracking(EXPERIMENT)
     start = time.perf_counter()

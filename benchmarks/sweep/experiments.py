@@ -14,14 +14,13 @@ on a laptop in minutes.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.configs import TrainConfig, apply_overrides, preset
 from benchmarks.configs.base import Phase
+from benchmarks.runner.identity import run_digest
 from comixup.config import CoMixupConfig
 
 SCALES = ("paper", "smoke")
@@ -51,10 +50,6 @@ SPEECH_SMOKE = {"epochs": 4, "limit_batches": 4, "width": 8, "warmup_batches": 1
 """``--scale smoke`` of the speech experiment: the offline spoken-words preset (Adam, constant
 learning rate, batches of 10, early stopping on the validation accuracy) at width 8, for 4
 epochs of 4 batches with a patience of 2, so that early stopping can act; one seed."""
-
-NOT_IDENTITY = ("data_dir", "download", "workers")
-"""Config fields that change where data comes from or how fast, never a run's result: left out
-of the run key, so moving the data or the loader processes keeps a run done."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +88,7 @@ class Experiment:
     smoke: dict[str, Any] | None = None
     """The config changes at ``--scale smoke`` (None: :data:`SMOKE`)."""
     kind: str = "train"
-    """What one run does: ``train`` (``benchmarks.train.train``) or ``timing`` (every method
+    """What one run does: ``train`` (``benchmarks.runner.train.train``) or ``timing`` (every method
     timed side by side in one process, ``benchmarks.tables.step_time.time_run``)."""
     runs_of: str = ""
     """The experiment whose runs this one reads, training none of its own (calibration reads
@@ -293,8 +288,8 @@ class Run:
 
 
 def config_digest(config: TrainConfig) -> str:
-    params = {k: v for k, v in config.to_params().items() if k not in NOT_IDENTITY}
-    return hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+    """The run identity's digest (``benchmarks.runner.identity``), as the sweep key shows it."""
+    return run_digest(config)[:10]
 
 
 def get_experiment(name: str) -> Experiment:

@@ -1,6 +1,6 @@
 """One sweep run as a job: what a launcher executes in a worker process or a Slurm job.
 
-:class:`SweepJob` trains its run through the runner (``benchmarks.train.train``), which resumes
+:class:`SweepJob` trains its run through the runner (``runner.train.train``), which resumes
 from the run's checkpoint into the same MLflow run whenever one exists. It is a submitit
 ``Checkpointable``: on Slurm's time-limit or preemption signal, submitit calls
 :meth:`SweepJob.checkpoint`, which hands back the same job to run again; the requeued job then
@@ -103,7 +103,7 @@ def _runner(run: Run):
         from benchmarks.tables.step_time import time_run
 
         return time_run
-    from benchmarks.train import train
+    from benchmarks.runner.train import train
 
     return train
 

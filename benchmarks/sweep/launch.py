@@ -106,7 +106,7 @@ def launch_local(
     """Train ``runs``, ``jobs`` at a time, each in a fresh process (``processes`` > 1: under
     torchrun); ``report`` hears of each run as it ends (its outcome, or the error it failed
     with)."""
-    from benchmarks.suite import limit_threads, threads_per_job
+    from benchmarks.sweep.suite import limit_threads, threads_per_job
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(

@@ -3,7 +3,7 @@ of every method, from the ``main`` experiment's runs (the ``calibration`` experi
 none of its own).
 
 Each finished run keeps its final test-set predictions (``predictions.npz``,
-``benchmarks.predictions``); the ECE is recomputed from them with torchmetrics'
+``benchmarks.runner.predictions``); the ECE is recomputed from them with torchmetrics'
 ``multiclass_calibration_error`` over 10 equal-width confidence bins with the l1 norm, the
 measure of the paper's TensorFlow Probability reference (``tfp.stats.
 expected_calibration_error``), and shown in percent beside the ECE the run logged at its last
@@ -32,7 +32,7 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 
-from benchmarks import predictions as preds
+from benchmarks.runner import predictions as preds
 from benchmarks.sweep.experiments import Experiment, Setting
 from benchmarks.tables.claims import Claim
 

@@ -46,7 +46,7 @@ SOURCES = (
     ),
     Source(
         "Tables 2-4 and Figure 2: the algorithm analysis",
-        "benchmarks.tables.analysis",
+        "benchmarks.analysis.report",
         "comixup-bench analysis  # or table2, table3, table4, figure2 one at a time",
     ),
     Source(
@@ -259,7 +259,7 @@ def write_report(
     out: Path, *, scale: str, seeds: int | None, sources: Sequence[Source] = SOURCES
 ) -> tuple[Path, Path]:
     """``README.md`` and ``claims.csv`` in ``out`` from the current tracking URI."""
-    from benchmarks.tracking import tracking_uri
+    from benchmarks.runner.tracking import tracking_uri
 
     sections = gather(scale, seeds, sources)
     out.mkdir(parents=True, exist_ok=True)

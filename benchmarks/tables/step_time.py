@@ -19,13 +19,13 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from benchmarks.batch_timer import PHASES, BatchTimer
 from benchmarks.configs import TrainConfig
-from benchmarks.engine import training_step
 from benchmarks.environment import describe_device
 from benchmarks.methods import METHOD_NAMES, get_method
 from benchmarks.models import get_model
-from benchmarks.optim import build_optimizer
+from benchmarks.runner.batch_timer import PHASES, BatchTimer
+from benchmarks.runner.engine import training_step
+from benchmarks.runner.optim import build_optimizer
 from benchmarks.tables.paper import published
 
 EXPERIMENT = "timing"
@@ -174,7 +174,7 @@ def log_run(
     the headline ratios as metrics and the written ``files`` as artifacts; returns its id."""
     import mlflow
 
-    from benchmarks.tracking import environment_tags
+    from benchmarks.runner.tracking import environment_tags
 
     with mlflow.start_run(run_name=f"timing-{device.type}") as run:
         mlflow.log_params({key: str(value) for key, value in dataclasses.asdict(setup).items()})
@@ -225,7 +225,7 @@ def device_tags(device: torch.device) -> dict[str, str]:
     """What a timing was measured on: the environment tags plus the CPU, its cores, torch's
     threads, the GPU (its name on CUDA) and the clock used."""
     from benchmarks.environment import environment
-    from benchmarks.tracking import environment_tags
+    from benchmarks.runner.tracking import environment_tags
 
     info = environment(["CPU", "logical cores", "torch threads", "load average"])
     return environment_tags(device) | {

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from benchmarks.batch_timer import PHASES
+from benchmarks.runner.batch_timer import PHASES
 from benchmarks.sweep.state import DONE, RunState
 from benchmarks.tables.claims import Claim
 from benchmarks.tables.paper import published

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmarks.tables.figure2 import level_config
-from benchmarks.tables.table3 import CONFIG, draw_problem, method_generator
+from benchmarks.analysis.figure2 import level_config
+from benchmarks.analysis.table3 import CONFIG, draw_problem, method_generator
 from comixup import objective, solve_labeling
 from comixup.reference import narasimhan_bilmes
 

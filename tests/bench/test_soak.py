@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from benchmarks.checkpoint import load
+from benchmarks.runner.checkpoint import load
 
 KILLABLE = Path(__file__).parents[1] / "killable_run.py"
 EPOCHS, BATCHES = 8, 3

@@ -25,8 +25,8 @@ from benchmarks.data import (
 from benchmarks.data import boxed_builtin as boxed
 from benchmarks.data.boxes import Box, box_mask, read_boxes, write_boxes
 from benchmarks.data.corruptions import prepare_corrupted_sets
+from benchmarks.runner.train import train
 from benchmarks.sweep.experiments import Setting, setting_config
-from benchmarks.train import train
 
 
 @pytest.fixture(scope="module")

@@ -16,16 +16,16 @@ from PIL import Image
 from sweep_fixtures import TINY, tiny_set
 from torchmetrics.functional.classification import multiclass_calibration_error
 
-from benchmarks import predictions as preds
-from benchmarks import train as train_module
 from benchmarks.cli import main
 from benchmarks.configs import apply_overrides, preset
+from benchmarks.runner import predictions as preds
+from benchmarks.runner import train as train_module
+from benchmarks.runner.train import train
 from benchmarks.sweep import launch
 from benchmarks.sweep.experiments import MAIN_METHODS, expand, get_experiment
 from benchmarks.sweep.state import run_states
 from benchmarks.tables import calibration as cal
 from benchmarks.tables.claims import NOT_RUN
-from benchmarks.train import train
 
 
 def numpy_ece(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> float:

@@ -12,8 +12,8 @@ import pytest
 import torch.multiprocessing as mp
 from mlflow.tracking import MlflowClient
 
-from benchmarks import predictions as preds
 from benchmarks.data import build_splits
+from benchmarks.runner import predictions as preds
 from benchmarks.tables.calibration import expected_calibration_error
 
 METHODS = ("manifold_mixup", "comixup")
@@ -41,7 +41,7 @@ def _rank_main(rank: int, world_size: int, port: int, folder: str) -> None:
     import torch.distributed as dist
 
     from benchmarks.configs import apply_overrides, preset
-    from benchmarks.train import train
+    from benchmarks.runner.train import train
 
     torch.set_num_threads(1)
     outcome = {}

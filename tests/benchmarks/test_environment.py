@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from benchmarks import environment as env
-from benchmarks.tables.analysis import SUMMARY_ENVIRONMENT
+from benchmarks.analysis.report import SUMMARY_ENVIRONMENT
+from benchmarks.runner.tracking import environment_tags
 from benchmarks.tables.report import SHOWN_ENVIRONMENT
-from benchmarks.tracking import environment_tags
 
 
 def test_asked_keys_come_back_in_order_with_their_values():
@@ -57,7 +57,7 @@ def test_mlflow_tags_keep_their_names():
 def test_the_environment_module_and_the_plots_import_no_pyplot(tmp_path):
     script = (
         "import sys, torch\n"
-        "from benchmarks import environment, plots\n"
+        "from benchmarks import environment\nfrom benchmarks.runner import plots\n"
         "environment.environment()\n"
         f"plots.learning_curves({{'train_loss': [2.0, 1.5], 'test_ece': [0.2, 0.1]}}, "
         f"__import__('pathlib').Path({str(tmp_path / 'curves.png')!r}))\n"

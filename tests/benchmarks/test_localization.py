@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.localization import (
+from benchmarks.evaluation.localization import (
     EMPTY_BOX,
     cam_box,
     class_activation_maps,

@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 from benchmarks.cli import main
 from benchmarks.commands import names
 from benchmarks.data import BOXED_DATASETS
-from benchmarks.robustness import spread_indices
+from benchmarks.evaluation.robustness import spread_indices
 from benchmarks.sweep.experiments import EXPERIMENTS
 from benchmarks.tables.robustness import localization_table, robustness_table
 

@@ -6,6 +6,7 @@ across a resume."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -20,15 +21,15 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from benchmarks import interrupts
-from benchmarks import train as train_module
-from benchmarks.batch_timer import BatchTimer
-from benchmarks.checkpoint import checkpoint_path, load, save_atomic
 from benchmarks.cli import main
-from benchmarks.compare import comparison_table, notes
 from benchmarks.configs import apply_overrides, preset
 from benchmarks.errors import UserError
-from benchmarks.train import RunResult, train
+from benchmarks.runner import interrupts
+from benchmarks.runner import train as train_module
+from benchmarks.runner.batch_timer import BatchTimer
+from benchmarks.runner.checkpoint import checkpoint_path, load, save_atomic
+from benchmarks.runner.train import RunResult, train
+from benchmarks.sweep.compare import comparison_table, notes
 
 KILLABLE = Path(__file__).parents[1] / "killable_run.py"
 TINY = [
@@ -462,7 +463,7 @@ def test_sigterm_to_compare_stops_every_side_by_side_run_and_the_rerun_resumes_t
 
 
 def test_a_failing_run_lets_the_other_finish_and_names_its_method(store, tmp_path, monkeypatch):
-    from benchmarks.suite import train_all
+    from benchmarks.sweep.suite import train_all
 
     monkeypatch.chdir(tmp_path)
     base = tiny("vanilla", "epochs=1")
@@ -473,3 +474,16 @@ def test_a_failing_run_lets_the_other_finish_and_names_its_method(store, tmp_pat
     assert "while training broken" in "".join(getattr(raised.value, "__notes__", []))
     (finished,) = [r for r in runs(MlflowClient(store)) if r.info.status == "FINISHED"]
     assert finished.data.params["method"] == "vanilla"
+
+
+def test_the_checkpoint_and_the_sweep_key_share_one_run_identity():
+    from benchmarks.runner.identity import run_digest
+    from benchmarks.sweep.experiments import expand
+
+    run = expand("main", scale="smoke", seeds=1)[0]
+    digest = run_digest(run.config)
+    assert checkpoint_path(run.config).parent.name.endswith(f"-{digest[:8]}")
+    assert run.key.endswith(f"/{digest[:10]}")
+    moved = dataclasses.replace(run.config, data_dir="/elsewhere", workers=7, download=True)
+    assert run_digest(moved) == digest
+    assert run_digest(dataclasses.replace(run.config, lr=run.config.lr * 2)) != digest

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.configs import Phase, TrainConfig
-from benchmarks.distributed import Distributed, shard, wrap_for_training
-from benchmarks.early_stopping import EarlyStopping
-from benchmarks.optim import EpochPlan, build_optimizer, build_scheduler
+from benchmarks.runner.distributed import Distributed, shard, wrap_for_training
+from benchmarks.runner.early_stopping import EarlyStopping
+from benchmarks.runner.optim import EpochPlan, build_optimizer, build_scheduler
 from benchmarks.seeding import Stream, derive_seed, epoch_seeds, seed_epoch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,7 +167,7 @@ def test_seed_epoch_gives_each_rank_its_own_draws_and_repeats_them():
 def test_evaluate_matches_a_hand_count():
     from torchmetrics.classification import MulticlassCalibrationError
 
-    from benchmarks.evaluate import eval_loader, evaluate
+    from benchmarks.runner.evaluate import eval_loader, evaluate
 
     generator = torch.Generator().manual_seed(0)
     x, y = torch.randn(50, 6, generator=generator), torch.randint(0, 7, (50,), generator=generator)
@@ -207,7 +207,7 @@ def test_a_single_process_trains_the_bare_model():
 
 
 def test_a_checkpoint_of_another_format_says_to_start_over(tmp_path):
-    from benchmarks.checkpoint import TrainState, load, save_atomic
+    from benchmarks.runner.checkpoint import TrainState, load, save_atomic
 
     path = tmp_path / "last.pt"
     stopping = EarlyStopping(3)
@@ -221,16 +221,16 @@ def test_a_checkpoint_of_another_format_says_to_start_over(tmp_path):
 
 
 RUNNER_MODULES = (
-    "train",
-    "engine",
-    "evaluate",
-    "optim",
-    "early_stopping",
-    "checkpoint",
-    "distributed",
+    "runner/train",
+    "runner/engine",
+    "runner/evaluate",
+    "runner/optim",
+    "runner/early_stopping",
+    "runner/checkpoint",
+    "runner/distributed",
     "seeding",
-    "tracking",
-    "batch_timer",
+    "runner/tracking",
+    "runner/batch_timer",
 )
 
 
@@ -266,7 +266,7 @@ def test_config_fields_the_schedule_reads_exist():
 
 def test_the_reported_statistics_are_the_official_logs():
     """Median of the last 10 epochs (the paper's), last, best; short runs say how many."""
-    from benchmarks.evaluate import reported_errors
+    from benchmarks.runner.evaluate import reported_errors
 
     errors = [50.0, 40.0, 30.0, 35.0, 31.0, 29.0, 33.0, 30.5, 28.0, 34.0, 32.0, 36.0]
     stats = reported_errors(errors)

@@ -13,11 +13,11 @@ from mlflow.tracking import MlflowClient
 from speech_fixture import write_speech_commands
 
 from benchmarks import cli
-from benchmarks import train as train_module
 from benchmarks.configs import apply_overrides, preset
 from benchmarks.data import speech_builtin
-from benchmarks.optim import build_optimizer
-from benchmarks.train import train
+from benchmarks.runner import train as train_module
+from benchmarks.runner.optim import build_optimizer
+from benchmarks.runner.train import train
 
 TINY = [
     "epochs=2",

@@ -13,10 +13,10 @@ from sweep_fixtures import tiny_set
 
 from benchmarks.cli import main
 from benchmarks.commands import names
-from benchmarks.suite import threads_per_job
 from benchmarks.sweep import experiments, launch
 from benchmarks.sweep.experiments import EXPERIMENTS, expand
 from benchmarks.sweep.state import run_states
+from benchmarks.sweep.suite import threads_per_job
 from benchmarks.tables import significance as sig
 from benchmarks.tables.main_table import main_table
 from benchmarks.tables.sweep_runs import finished

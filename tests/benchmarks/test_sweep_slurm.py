@@ -12,12 +12,12 @@ import pytest
 from mlflow.tracking import MlflowClient
 from sweep_fixtures import TINY, mlflow_server, slurm, tiny_set  # noqa: F401 - fixtures
 
-from benchmarks.checkpoint import load
 from benchmarks.cli import main
+from benchmarks.runner.checkpoint import load
+from benchmarks.runner.train import checkpoint_path
 from benchmarks.sweep import launch
 from benchmarks.sweep.experiments import expand
 from benchmarks.sweep.job import experiment_checkpoints
-from benchmarks.train import checkpoint_path
 
 pytestmark = pytest.mark.usefixtures("slurm")
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from benchmarks import engine
-from benchmarks import train as train_module
 from benchmarks.configs import apply_overrides, preset
-from benchmarks.tracking import TrackingServerError
-from benchmarks.train import NonFiniteLossError, checkpoint_path, train
+from benchmarks.runner import engine
+from benchmarks.runner import train as train_module
+from benchmarks.runner.tracking import TrackingServerError
+from benchmarks.runner.train import NonFiniteLossError, checkpoint_path, train
 
 
 def tiny_config(method: str = "comixup", **changes):
@@ -177,7 +177,7 @@ def test_phases_switch_batch_size_and_interpolate_the_learning_rate(store, tmp_p
 
 
 def test_imagenet_preset_follows_the_official_three_phases():
-    from benchmarks.optim import active_phase, learning_rate
+    from benchmarks.runner.optim import active_phase, learning_rate
 
     config = preset("imagenet")
     assert [active_phase(config, e).batch_size for e in (0, 14, 15, 39, 40, 99)] == [
@@ -197,7 +197,7 @@ def test_imagenet_preset_follows_the_official_three_phases():
 
 def test_batch_norm_parameters_can_be_exempt_from_weight_decay():
     from benchmarks.models import get_model
-    from benchmarks.optim import build_optimizer
+    from benchmarks.runner.optim import build_optimizer
 
     model = get_model("preactresnet18", 10, width=4)
     optimizer = build_optimizer(model, dataclasses.replace(preset("imagenet"), lr=0.1))

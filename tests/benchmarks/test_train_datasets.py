@@ -15,7 +15,7 @@ from test_data import _accept_fixture_md5, _write_cifar100
 from benchmarks.configs import apply_overrides, preset
 from benchmarks.data import prepare_tiny_imagenet
 from benchmarks.models import MODEL_NAMES
-from benchmarks.train import train
+from benchmarks.runner.train import train
 
 SMOKE = ["epochs=1", "limit_batches=1", "limit_eval_batches=1", "warmup_batches=0", "workers=0"]
 

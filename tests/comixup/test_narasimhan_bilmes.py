@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.tables import table2
+from benchmarks.analysis import table2
 from comixup import CoMixupConfig, objective, solve_labeling
 from comixup.reference import brute_force, narasimhan_bilmes, random_guess
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.tables import table2
+from benchmarks.analysis import table2
 from comixup import CoMixupConfig, objective
 from comixup.reference import MAX_BRUTE_FORCE_LABELINGS, brute_force, random_guess
 

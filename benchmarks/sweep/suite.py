@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-from benchmarks import interrupts, tracking
 from benchmarks.configs import TrainConfig
-from benchmarks.train import RunResult, train
+from benchmarks.runner import interrupts, tracking
+from benchmarks.runner.train import RunResult, train
 
 
 def train_all(

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from benchmarks.distributed import Distributed
+from benchmarks.runner.distributed import Distributed
 
 ARTIFACT = "predictions.npz"
 """The artifact's name at the root of the run's artifacts."""
@@ -114,7 +114,7 @@ def take(predictions: Predictions, order: np.ndarray) -> Predictions:
 
 def interleave(shares: list[Predictions]) -> Predictions:
     """The ranks' shares (rank r holds items r, r + W, r + 2W, ... of the set, as
-    ``benchmarks.distributed.shard`` gives them) back in the set's order."""
+    ``benchmarks.runner.distributed.shard`` gives them) back in the set's order."""
     world_size = len(shares)
     positions = np.concatenate(
         [rank + world_size * np.arange(len(share)) for rank, share in enumerate(shares)]

@@ -1,6 +1,6 @@
 """Supplement Table 4: convergence time of Algorithm 1 and the Narasimhan-Bilmes procedure.
 
-The problems and runs of Table 3 (:mod:`benchmarks.tables.table3`): each algorithm runs from
+The problems and runs of Table 3 (:mod:`benchmarks.analysis.table3`): each algorithm runs from
 the same random start until it stops on its own (Algorithm 1: 4 passes or a relative change of
 f under 1e-6; Narasimhan-Bilmes: a step that no longer improves f), timed by wall clock
 (``time.perf_counter``) and by this process's CPU time (``time.process_time``), which is less
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.tables.table3 import (
+from benchmarks.analysis.table3 import (
     ALGORITHM_1,
     NARASIMHAN_BILMES,
     SIZES,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.analysis import figure2, table2, table3, table4
 from benchmarks.environment import cpu_model, environment, load_average
-from benchmarks.tables import figure2, table2, table3, table4
 from benchmarks.tables.report import command_line, write_table
 
 EXPERIMENT = "analysis"
@@ -63,7 +63,7 @@ def log_section(section: Section, params: dict[str, object], metrics: dict[str, 
     import mlflow
     import torch
 
-    from benchmarks.tracking import environment_tags
+    from benchmarks.runner.tracking import environment_tags
 
     with mlflow.start_run(run_name=section.name) as run:
         mlflow.log_params({key: str(value) for key, value in params.items()})
@@ -171,7 +171,7 @@ def write_summary(sections: list[Section], out: Path, *, load_before: str) -> Pa
     """``analysis.md``: the environment, then every section's table and notes."""
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    from benchmarks.tracking import tracking_uri
+    from benchmarks.runner.tracking import tracking_uri
 
     lines = [
         "# Algorithm analysis (supplement Tables 2-4, Figure 2)",

@@ -2,7 +2,7 @@
 
 Left panel: |L| in {2, 3, 4, 5} at m = m' = 20; right panel: m = m' in {5, 10, 20, 50, 100}
 at |L| = 3. Each point is the mean over ``trials`` random problems (those of Table 3,
-:func:`benchmarks.tables.table3.draw_problem`) of the wall-clock time of one
+:func:`benchmarks.analysis.table3.draw_problem`) of the wall-clock time of one
 ``solve_labeling`` call on the 4x4 grid with the paper's defaults otherwise. The growth is the
 slope of log(time) against log(|L|) or log(m) fitted by least squares (``numpy.polyfit``).
 
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from benchmarks.tables.table3 import CONFIG, SIZES, draw_problem, method_generator
+from benchmarks.analysis.table3 import CONFIG, SIZES, draw_problem, method_generator
 from comixup.config import CoMixupConfig
 from comixup.solver import solve_labeling
 

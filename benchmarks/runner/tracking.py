@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,11 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from torch import nn
 
-from benchmarks import interrupts
-from benchmarks import predictions as preds
 from benchmarks.configs import TrainConfig
 from benchmarks.environment import environment
 from benchmarks.errors import UserError
+from benchmarks.runner import interrupts
+from benchmarks.runner import predictions as preds
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 """MLflow 3's own embedded default: a SQLite store in the working directory (DESIGN sec. 4)."""
@@ -132,12 +133,35 @@ def require_run(run_id: str, checkpoint: Path, recorded_uri: str | None = None) 
     )
 
 
-def start_run(config: TrainConfig, run_id: str | None) -> str:
-    """Open the run ``run_id`` again (a resumed run), or a new one named after the config."""
-    setup_tracking(config.dataset)
-    name = None if run_id else f"{config.method}-{config.model}-s{config.seed}"
+def start_run(
+    experiment: str,
+    *,
+    run_name: str | None = None,
+    run_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> mlflow.ActiveRun:
+    """The one door to MLflow: every run of the suite (training, timing, analysis, evaluation,
+    figures) is opened here. Points MLflow at the store, checks it, selects ``experiment`` and
+    opens the run ``run_id`` again (``tags`` left as they were: a resumed run keeps those it
+    was created with), or creates one named ``run_name`` with ``tags`` set at its creation,
+    before anything can fail. A signal is held off while the run is being opened, so a run is
+    never half-created. Use it as a context manager (``with start_run(...) as run:``) or end
+    it with ``mlflow.end_run``."""
+    setup_tracking(experiment)
+    creation_tags = None if run_id else {str(k): str(v) for k, v in (tags or {}).items()}
     with interrupts.deferred():
-        return mlflow.start_run(run_id=run_id, run_name=name).info.run_id
+        return mlflow.start_run(
+            run_id=run_id, run_name=None if run_id else run_name, tags=creation_tags
+        )
+
+
+def start_training_run(
+    config: TrainConfig, run_id: str | None, tags: Mapping[str, str] | None = None
+) -> str:
+    """Open the training run ``run_id`` again (a resumed run), or a new one named after the
+    config and carrying ``tags`` (a sweep's place of the run); returns its id."""
+    name = f"{config.method}-{config.model}-s{config.seed}"
+    return start_run(config.dataset, run_name=name, run_id=run_id, tags=tags).info.run_id
 
 
 def log_start(config: TrainConfig, method: Any, device: torch.device, world_size: int) -> None:
@@ -211,10 +235,10 @@ def log_end(
     history: dict[str, list[float]], checkpoint: Path, predictions: preds.Predictions | None = None
 ) -> None:
     """The learning curves, the final test-set predictions (``predictions.npz``, when given;
-    ``benchmarks.predictions``) and the final checkpoint as artifacts; the run is FINISHED. A
+    ``benchmarks.runner.predictions``) and the final checkpoint as artifacts; the run is FINISHED. A
     run resumed after its last epoch logs them again, over the same paths."""
     # matplotlib loads only for the runs that reach their end.
-    from benchmarks.plots import learning_curves
+    from benchmarks.runner.plots import learning_curves
 
     with tempfile.TemporaryDirectory() as folder:
         figure = Path(folder) / "learning_curves.png"
@@ -277,7 +301,7 @@ class SampleLogger:
         self._hook = None
         if self.last is None:
             return
-        from benchmarks.plots import sample_grid
+        from benchmarks.runner.plots import sample_grid
 
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "mixed_samples.png"

@@ -1,26 +1,26 @@
 """The one training runner: a TrainConfig -> one MLflow run, checkpointed, resumable, timed.
 
 ``train(config)`` builds the data, the model and the method by name, then per epoch trains
-(``benchmarks.engine``: every batch timed by phase, the learning rate from a per-iteration
-schedule, ``benchmarks.optim``), evaluates (``benchmarks.evaluate``: top-1/top-5 error, loss,
-expected calibration error), logs to MLflow (``benchmarks.tracking``) and writes a checkpoint
-atomically (``benchmarks.checkpoint``). Datasets with a validation split (Speech Commands) are
+(``runner.engine``: every batch timed by phase, the learning rate from a per-iteration
+schedule, ``runner.optim``), evaluates (``runner.evaluate``: top-1/top-5 error, loss,
+expected calibration error), logs to MLflow (``runner.tracking``) and writes a checkpoint
+atomically (``runner.checkpoint``). Datasets with a validation split (Speech Commands) are
 evaluated on it too each epoch (``val_*`` metrics); ``patience`` then stops on the validation
 accuracy and ``test_top1_error_at_best_val`` records the test error at the best validation
-epoch, else both use the test set (``benchmarks.early_stopping``). Rerunning the same command,
+epoch, else both use the test set (``runner.early_stopping``). Rerunning the same command,
 or ``--resume``, continues the same MLflow run from the last checkpoint (or, killed before its
 first checkpoint, from the start: the run id is recorded when the run is created); a run killed
 mid-epoch and resumed ends with the same metrics as an uninterrupted one, because every random
 stream of an epoch follows from the seed (``benchmarks.seeding``), and with one point per step
-of every metric (``benchmarks.tracking``). At its end a run logs its final test-set
-predictions (``predictions.npz``, ``benchmarks.predictions``), from which calibration is
+of every metric (``runner.tracking``). At its end a run logs its final test-set
+predictions (``predictions.npz``, ``runner.predictions``), from which calibration is
 recomputed without retraining. The run records how it ended: FINISHED only when
-training completed, KILLED on Ctrl-C or SIGTERM (``benchmarks.interrupts``), FAILED with the
+training completed, KILLED on Ctrl-C or SIGTERM (``runner.interrupts``), FAILED with the
 error otherwise; a non-finite loss stops the run naming the batch. Input the user can fix fails
 before any run starts, as a ``UserError`` (``benchmarks.errors``).
 
 Under ``torchrun`` (WORLD_SIZE > 1) the model trains as a DistributedDataParallel replica
-(``benchmarks.distributed``), each rank mixes its own shard of the batch and evaluates its share
+(``runner.distributed``), each rank mixes its own shard of the batch and evaluates its share
 of the evaluation sets, and only rank 0 talks to MLflow and writes checkpoints.
 """
 
@@ -34,9 +34,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from benchmarks import interrupts, tracking
-from benchmarks.batch_timer import BatchTimer
-from benchmarks.checkpoint import (
+from benchmarks.configs import Phase, TrainConfig
+from benchmarks.data import build_splits, check_dataset, dataset_spec, make_loaders, set_train_crop
+from benchmarks.data.spec import DatasetSpec
+from benchmarks.errors import user_input
+from benchmarks.methods import get_method
+from benchmarks.models import check_model_fits, get_model
+from benchmarks.runner import interrupts, tracking
+from benchmarks.runner.batch_timer import BatchTimer
+from benchmarks.runner.checkpoint import (
     CHECKPOINT_ROOT,
     TrainState,
     checkpoint_path,
@@ -46,24 +52,18 @@ from benchmarks.checkpoint import (
     recorded_run,
     save_atomic,
 )
-from benchmarks.configs import Phase, TrainConfig
-from benchmarks.data import build_splits, check_dataset, dataset_spec, make_loaders, set_train_crop
-from benchmarks.data.spec import DatasetSpec
-from benchmarks.distributed import (
+from benchmarks.runner.distributed import (
     Distributed,
     average_buffers,
     init_distributed,
     pick_device,
     wrap_for_training,
 )
-from benchmarks.early_stopping import EarlyStopping
-from benchmarks.engine import BatchHook, NonFiniteLossError, TrainContext, train_one_epoch
-from benchmarks.errors import user_input
-from benchmarks.evaluate import eval_loader, evaluate, predict, reported_errors
-from benchmarks.methods import get_method
-from benchmarks.models import check_model_fits, get_model
-from benchmarks.optim import EpochPlan, active_phase, build_optimizer, build_scheduler
-from benchmarks.predictions import Predictions, gather
+from benchmarks.runner.early_stopping import EarlyStopping
+from benchmarks.runner.engine import BatchHook, NonFiniteLossError, TrainContext, train_one_epoch
+from benchmarks.runner.evaluate import eval_loader, evaluate, predict, reported_errors
+from benchmarks.runner.optim import EpochPlan, active_phase, build_optimizer, build_scheduler
+from benchmarks.runner.predictions import Predictions, gather
 from benchmarks.seeding import Stream, derive_seed, seed_epoch, seed_host
 
 __all__ = ["BatchHook", "NonFiniteLossError", "RunResult", "checkpoint_path", "train"]
@@ -176,7 +176,7 @@ def _open_run(run: _Run) -> None:
     config = run.config
     reopened = bool(run.run_id)
     with interrupts.deferred():
-        run.run_id = tracking.start_run(config, run.run_id or None)
+        run.run_id = tracking.start_training_run(config, run.run_id or None)
         record_run(run.path, run.run_id, tracking.tracking_uri())
     run.relog_epoch = run.start_epoch if reopened else None
     tracking.log_start(config, run.ctx.method, run.ctx.device, run.world.world_size)

@@ -15,10 +15,10 @@ import pandas as pd
 
 from benchmarks.configs import TrainConfig
 from benchmarks.errors import user_input
-from benchmarks.evaluate import MEDIAN_WINDOW
 from benchmarks.methods import METHOD_NAMES, get_method
-from benchmarks.suite import train_all
-from benchmarks.train import RunResult
+from benchmarks.runner.evaluate import MEDIAN_WINDOW
+from benchmarks.runner.train import RunResult
+from benchmarks.sweep.suite import train_all
 
 
 def compare(
@@ -110,7 +110,7 @@ def notes(config: TrainConfig, results: dict[str, RunResult] | None = None, jobs
         "(`mlflow ui --backend-store-uri sqlite:///mlflow.db`)."
     )
     if jobs > 1 and results and len(results) > 1:
-        from benchmarks.suite import threads_per_job
+        from benchmarks.sweep.suite import threads_per_job
 
         threads = threads_per_job(min(jobs, len(results)))
         text += (

@@ -7,7 +7,7 @@ artifact (``checkpoint/last.pt``, logged when the run finished), or, when the st
 artifact, from the local checkpoint folder whose ``run.json`` names the run. Images arrive in
 [0, 1] (``BoxedImages``) and are normalised with the training set's mean and std, as the model
 saw them in training. Every (run, set) is evaluated with the official pipeline of
-:mod:`benchmarks.localization`; each trained run gets one evaluation run in the MLflow
+:mod:`benchmarks.evaluation.localization`; each trained run gets one evaluation run in the MLflow
 experiment ``robustness``, linked by the tag ``evaluates`` (see :func:`log_evaluation`).
 """
 
@@ -25,12 +25,17 @@ from mlflow.exceptions import MlflowException
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from benchmarks import checkpoint as checkpoints
 from benchmarks.data import dataset_spec
 from benchmarks.data.boxes import BoxedImages, collate_boxes
 from benchmarks.errors import UserError
-from benchmarks.localization import CAM_THRESHOLD, IOU_THRESHOLD, localization_correct, localize
+from benchmarks.evaluation.localization import (
+    CAM_THRESHOLD,
+    IOU_THRESHOLD,
+    localization_correct,
+    localize,
+)
 from benchmarks.models import get_model
+from benchmarks.runner import checkpoint as checkpoints
 from benchmarks.sweep import tags as sweep_tags
 
 EXPERIMENT = "robustness"

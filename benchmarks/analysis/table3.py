@@ -10,7 +10,7 @@ taken as its cheapest grid block (so ``A_c`` is not trivially zero on a 4x4 grid
 For each seed both algorithms start from the same i.i.d. uniform random labeling (each gets a
 fresh generator with the same seed); f is the clipped objective (as in Table 2). Algorithm 1
 may use soft (half-half) blocks; Narasimhan-Bilmes and random guess search hard labelings only.
-The same runs time both algorithms, which is Table 4 (:mod:`benchmarks.tables.table4`).
+The same runs time both algorithms, which is Table 4 (:mod:`benchmarks.analysis.table4`).
 """
 
 from __future__ import annotations

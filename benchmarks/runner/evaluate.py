@@ -3,9 +3,9 @@ and the predictions a run keeps at its end.
 
 The accuracies and the 10-bin ECE come from one torchmetrics ``MetricCollection``, the loss
 from a ``MeanMetric``; under torchrun each rank evaluates its own share of the set
-(``benchmarks.distributed.shard``) and torchmetrics combines the ranks' counts, so every rank
+(``benchmarks.runner.distributed.shard``) and torchmetrics combines the ranks' counts, so every rank
 returns the numbers of the whole set. ``predict`` walks the same batches and keeps this rank's
-share of the predictions (``benchmarks.predictions``).
+share of the predictions (``benchmarks.runner.predictions``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from torch.utils.data import DataLoader, Dataset
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassCalibrationError
 
-from benchmarks import predictions as preds
-from benchmarks.distributed import Distributed, shard
-from benchmarks.engine import autocast
+from benchmarks.runner import predictions as preds
+from benchmarks.runner.distributed import Distributed, shard
+from benchmarks.runner.engine import autocast
 
 
 def eval_loader(dataset: Dataset, batch_size: int, workers: int, world: Distributed) -> DataLoader:
@@ -85,7 +85,7 @@ def predict(
     model: nn.Module, loader: DataLoader, device: torch.device, *, amp: bool, limit: int | None
 ) -> preds.Predictions:
     """The predictions on the batches ``evaluate`` sees (this rank's share under torchrun;
-    ``benchmarks.predictions.gather`` joins the shares)."""
+    ``benchmarks.runner.predictions.gather`` joins the shares)."""
     parts = [
         preds.from_logits(logits, y)
         for logits, y in _logits(model, loader, device, amp=amp, limit=limit)

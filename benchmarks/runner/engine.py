@@ -17,8 +17,8 @@ from torch import nn
 from torchmetrics import MeanMetric
 from tqdm.auto import tqdm
 
-from benchmarks.batch_timer import BatchTimer
-from benchmarks.distributed import Distributed
+from benchmarks.runner.batch_timer import BatchTimer
+from benchmarks.runner.distributed import Distributed
 from comixup.method import CLEAN_ACCURACY, LAMBDA, Method
 
 BatchHook = Callable[[int, int], None]

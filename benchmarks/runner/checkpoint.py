@@ -17,7 +17,6 @@ created: a run killed before its first checkpoint is continued, not orphaned, by
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import torch
 
 from benchmarks.configs import TrainConfig
 from benchmarks.errors import UserError
+from benchmarks.runner.identity import run_digest
 
 FORMAT_VERSION = 2
 """2: per-iteration LambdaLR schedule, early-stopping state, seeding rule without saved random
@@ -35,15 +35,6 @@ states (the timer's samples, added later, are optional). Version 1 (no ``version
 checkpoints cannot be resumed."""
 
 CHECKPOINT_ROOT = Path("checkpoints")
-
-INCIDENTAL_FIELDS = ("data_dir", "download", "workers")
-"""Config fields left out of the checkpoint key: where the data lives and whether it may be
-downloaded, and how many loader processes read it, do not change the experiment, so rerunning
-without ``--download``, with another spelling of ``--data-dir`` or another worker count resumes
-the same run. (The worker count does change which random numbers the augmentations draw --
-workers are seeded per process -- so such a resume continues the experiment but is not
-bit-identical to an uninterrupted run.) Every other field, the method's settings included,
-is part of the key."""
 
 RUN_RECORD = "run.json"
 
@@ -66,15 +57,10 @@ class TrainState:
     """:meth:`BatchTimer.state_dict`, so a resumed run's timing covers every epoch."""
 
 
-def resume_key(config: TrainConfig) -> dict[str, str]:
-    """The config fields that identify a run: all but :data:`INCIDENTAL_FIELDS`."""
-    params = config.to_params()
-    return {key: value for key, value in params.items() if key not in INCIDENTAL_FIELDS}
-
-
 def checkpoint_path(config: TrainConfig, root: Path = CHECKPOINT_ROOT) -> Path:
-    """One checkpoint per (dataset, model, method, seed, rest of :func:`resume_key`)."""
-    digest = hashlib.sha1(json.dumps(resume_key(config), sort_keys=True).encode()).hexdigest()
+    """One checkpoint per run identity (``benchmarks.runner.identity``): dataset, model,
+    method, seed and a digest of the rest."""
+    digest = run_digest(config)
     name = f"{config.dataset}-{config.model}-{config.method}-seed{config.seed}-{digest[:8]}"
     return root / name / "last.pt"
 

@@ -1,0 +1,1 @@
+"""Trained runs evaluated afresh: robustness to background corruption and localisation."""
