@@ -42,6 +42,12 @@ N_BINS = 10
 EXPERIMENT = "calibration"
 PAPER_TABLE = "table6"
 
+TITLE = "Table 6: calibration (expected calibration error)"
+REPRODUCE = (
+    "comixup-bench sweep calibration --scale {scale}\n"
+    "comixup-bench table calibration --scale {scale}"
+)
+
 
 @dataclass(frozen=True)
 class RunCalibration:

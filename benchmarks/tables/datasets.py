@@ -23,12 +23,16 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.sweep.experiments import get_experiment
+from benchmarks.tables.claims import Claim
 from benchmarks.tables.grid_cells import grid_runs, mean_std
+from benchmarks.tables.selection import Selection
 
 STATISTICS = {"last": "last epoch", "median10": "median of the last 10 epochs"}
 """Tidy column -> what it is; the first decides."""
 
 DECIDING = "last"
+
+TITLE = "Beyond the paper: which built-in set the main job trains on"
 
 
 def separation(tidy: pd.DataFrame, statistic: str) -> dict[str, float]:
@@ -146,15 +150,14 @@ def draw(tidy: pd.DataFrame, methods: Sequence[str], path: Path) -> Path:
     return path
 
 
-def write_report(
-    scale: str, seeds: int | None, overrides: Sequence[str], out: Path, client=None
-) -> Path:
+def write_report(selection: Selection, out: Path) -> Path:
     """reports/datasets.{md,csv} and datasets.png from the ``datasets`` sweep's runs."""
     from benchmarks.tables.report import write_table
     from benchmarks.tables.sweep_runs import missing_note
 
+    scale = selection.scale
     experiment = get_experiment("datasets")
-    grid = grid_runs("datasets", scale=scale, seeds=seeds, overrides=overrides, client=client)
+    grid = grid_runs("datasets", scale=scale, seeds=selection.seeds, overrides=selection.overrides)
     if grid.tidy.empty:
         raise ValueError(
             f"no finished run of the datasets experiment at {scale} scale; train them first: "
@@ -189,3 +192,10 @@ def write_report(
     grid.tidy.to_csv(csv, index=False)
     separations.to_csv(out / "datasets-separation.csv", index=False)
     return md
+
+
+def claims(scale: str, seeds: int | None) -> list[Claim]:
+    """None: the paper says nothing about the built-in sets; the table only chooses the
+    README's main job's set (its verdict is in reports/datasets.md)."""
+    del scale, seeds
+    return []

@@ -1,13 +1,19 @@
 """The main table from a sweep's runs: per setting and method, mean (std) over seeds of the
 median of the last 10 epochs' test top-1 error (the paper's statistic), the last and best
 epochs beside it, and the number of seeds; the CSV adds the numbers unformatted and every
-cell's MLflow run ids."""
+cell's MLflow run ids; writes reports/main.{md,csv}."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 
 from benchmarks.tables.claims import Claim
+from benchmarks.tables.selection import Selection
+
+TITLE = "Table 1: main results (CIFAR-100 / PreActResNet18) and the official log"
+REPRODUCE = "comixup-bench sweep main --scale {scale}\ncomixup-bench table main --scale {scale}"
 
 STATISTICS = (
     ("median10", "top-1 error, median last 10 (%)"),
@@ -43,6 +49,32 @@ def main_table(
         shown.append(row)
         numbers.append(number)
     return pd.DataFrame(shown), pd.DataFrame(numbers)
+
+
+def write_report(selection: Selection, out: Path) -> Path:
+    """reports/main.{md,csv} from the ``main`` sweep's runs of ``selection``; the Markdown's
+    path. Cells without a finished run show 0 seeds, and the missing runs are named."""
+    from benchmarks.sweep.experiments import expand, get_experiment
+    from benchmarks.sweep.state import run_states
+    from benchmarks.tables.report import scale_note, write_table
+    from benchmarks.tables.sweep_runs import finished, missing_note
+
+    experiment = get_experiment("main")
+    states = run_states(
+        expand("main", scale=selection.scale, seeds=selection.seeds, overrides=selection.overrides)
+    )
+    settings = experiment.settings_at(selection.scale)
+    order = [(s.name, m) for s in settings for m in experiment.methods]
+    shown, numbers = main_table(finished(states), order)
+    md, csv = write_table(
+        shown,
+        "main",
+        out,
+        title=f"{experiment.title}, {selection.scale} scale",
+        notes=scale_note(selection.scale) + " " + missing_note(states),
+    )
+    numbers.to_csv(csv, index=False)
+    return md
 
 
 def claims(scale: str, seeds: int | None) -> list[Claim]:

@@ -1,4 +1,5 @@
-"""Writing a table to reports/: Markdown with the command and environment, plus CSV."""
+"""Writing a table to reports/: Markdown with the command and environment, plus CSV, and the
+note that says what a sweep's scale means."""
 
 from __future__ import annotations
 
@@ -47,3 +48,15 @@ def write_table(
         lines += [notes.strip(), ""]
     md_path.write_text("\n".join(lines))
     return md_path, csv_path
+
+
+def scale_note(scale: str) -> str:
+    """What the numbers of a sweep at ``scale`` say (the main, significance and calibration
+    tables' note)."""
+    if scale == "smoke":
+        return (
+            "Smoke scale: the built-in digits set on CPU with a narrow net and a few batches "
+            "(benchmarks/sweep/experiments.py SMOKE); it checks the pipeline, its numbers say "
+            "nothing about the methods."
+        )
+    return "Paper scale: each dataset's preset in benchmarks/configs."

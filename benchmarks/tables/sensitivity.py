@@ -28,9 +28,16 @@ from benchmarks.tables.grid_cells import (
     main_runs,
     mean_std,
 )
+from benchmarks.tables.selection import Selection
 
 STATISTIC = "median10"
 BELOW_BASELINE = "†"
+
+TITLE = "Table 7: sensitivity to Co-Mixup's hyperparameters"
+REPRODUCE = (
+    "comixup-bench sweep sensitivity --scale {scale}\n"
+    "comixup-bench table sensitivity --scale {scale}"
+)
 
 
 def _setting(scale: str) -> str:
@@ -118,16 +125,17 @@ def _numbers(cell) -> dict:
     return {key: cell[key] for key in ("mean", "std", "seeds", "seed list", "MLflow runs")}
 
 
-def write_report(
-    scale: str, seeds: int | None, overrides: Sequence[str], out: Path, client=None
-) -> Path:
+def write_report(selection: Selection, out: Path) -> Path:
     """reports/sensitivity.{md,csv} from the sweep's runs (and the main sweep's baselines)."""
     from benchmarks.tables.report import write_table
     from benchmarks.tables.sweep_runs import missing_note
 
-    grid = grid_runs("sensitivity", scale=scale, seeds=seeds, overrides=overrides, client=client)
+    scale = selection.scale
+    grid = grid_runs(
+        "sensitivity", scale=scale, seeds=selection.seeds, overrides=selection.overrides
+    )
     main, _ = main_runs(
-        _setting(scale), scale=scale, seeds=seeds, overrides=overrides, client=client
+        _setting(scale), scale=scale, seeds=selection.seeds, overrides=selection.overrides
     )
     baseline = best_baseline(main)
     shown, numbers = sensitivity_table(

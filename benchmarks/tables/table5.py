@@ -28,6 +28,7 @@ from benchmarks.tables.grid_cells import (
     lookup,
     mean_std,
 )
+from benchmarks.tables.selection import Selection
 
 MODELS = {"lenet": "LeNet", "vgg11": "VGG-11"}
 METHODS = {
@@ -42,6 +43,9 @@ METHODS = {
 METRIC = "test_top1_error_at_best_val"
 STATISTIC = "at_best_val"
 """The tidy column of :data:`METRIC` (``benchmarks.tables.grid_cells.METRICS``)."""
+
+TITLE = "Table 5: Google Speech Commands"
+REPRODUCE = "comixup-bench sweep speech --scale {scale}\ncomixup-bench table speech --scale {scale}"
 
 
 def _dataset(scale: str) -> str:
@@ -83,14 +87,13 @@ def _bold(text: str, best: bool) -> str:
     return f"**{text}**" if best else text
 
 
-def write_report(
-    scale: str, seeds: int | None, overrides: Sequence[str], out: Path, client=None
-) -> Path:
+def write_report(selection: Selection, out: Path) -> Path:
     """reports/speech.{md,csv} from the speech sweep's runs."""
     from benchmarks.tables.report import write_table
     from benchmarks.tables.sweep_runs import missing_note
 
-    grid = grid_runs("speech", scale=scale, seeds=seeds, overrides=overrides, client=client)
+    scale = selection.scale
+    grid = grid_runs("speech", scale=scale, seeds=selection.seeds, overrides=selection.overrides)
     dataset = _dataset(scale)
     shown, numbers = speech_table(cell_summary(grid.tidy, STATISTIC), dataset)
     md, csv = write_table(

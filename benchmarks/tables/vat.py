@@ -27,9 +27,13 @@ from benchmarks.tables.grid_cells import (
     main_runs,
     mean_std,
 )
+from benchmarks.tables.selection import Selection
 from benchmarks.tables.sensitivity import scale_note
 
 STATISTIC = "median10"
+
+TITLE = "Table 8: VAT"
+REPRODUCE = "comixup-bench sweep vat --scale {scale}\ncomixup-bench table vat --scale {scale}"
 
 
 def _setting(scale: str) -> str:
@@ -134,16 +138,15 @@ def _comixup_numbers(comixup: pd.DataFrame) -> dict:
     }
 
 
-def write_report(
-    scale: str, seeds: int | None, overrides: Sequence[str], out: Path, client=None
-) -> Path:
+def write_report(selection: Selection, out: Path) -> Path:
     """reports/vat.{md,csv} from the sweep's runs (and the main sweep's Co-Mixup)."""
     from benchmarks.tables.report import write_table
     from benchmarks.tables.sweep_runs import missing_note
 
-    grid = grid_runs("vat", scale=scale, seeds=seeds, overrides=overrides, client=client)
+    scale = selection.scale
+    grid = grid_runs("vat", scale=scale, seeds=selection.seeds, overrides=selection.overrides)
     main, main_states = main_runs(
-        _setting(scale), scale=scale, seeds=seeds, overrides=overrides, client=client
+        _setting(scale), scale=scale, seeds=selection.seeds, overrides=selection.overrides
     )
     comixup = main[main["method"] == "comixup"]
     shown, numbers = vat_table(cell_summary(grid.tidy, STATISTIC), comixup)
