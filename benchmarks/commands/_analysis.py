@@ -1,11 +1,10 @@
-"""What the algorithm-analysis commands (``table3``, ``table4``, ``figure2``, ``analysis``)
-share: their options, with the supplement's defaults as plain constants (checked against
-``benchmarks.tables`` by the tests), and how a finished section is shown."""
+"""What the algorithm-analysis commands (``table2``, ``table3``, ``table4``, ``figure2``,
+``analysis``) share: their options, with the supplement's defaults as plain constants (checked
+against ``benchmarks.analysis`` by the tests), and how a finished section is shown."""
 
 from __future__ import annotations
 
 import argparse
-from types import ModuleType
 from typing import Any
 
 from benchmarks.commands._common import (
@@ -53,26 +52,6 @@ def add_options(
         )
     add_out(parser)
     add_no_progress(parser)
-
-
-def tracked_analysis() -> ModuleType:
-    """``benchmarks.analysis.report`` with MLflow set to its experiment; fails fast, before any
-    work, when the tracking server is unreachable."""
-    from benchmarks.analysis import report as analysis
-    from benchmarks.runner.tracking import setup_tracking
-
-    setup_tracking(analysis.EXPERIMENT)
-    return analysis
-
-
-def run_table(args: argparse.Namespace, name: str) -> int:
-    """Table 3 or 4 (``name``) from ``args``' seeds and sizes, shown."""
-    analysis = tracked_analysis()
-    run_section = {"table3": analysis.run_table3, "table4": analysis.run_table4}[name]
-    section = run_section(
-        seeds=args.seeds, sizes=args.sizes, out=args.out, progress=not args.no_progress
-    )
-    return show_section(section)
 
 
 def show_section(section: Any) -> int:

@@ -1,7 +1,8 @@
 """Tables 2, 3, 4 and Figure 2 in one go, with reports/analysis.md.
 
-Runs the whole algorithm analysis and writes reports/analysis.md with the environment (CPU,
-threads, versions) the timings were taken on.
+Runs the whole algorithm analysis, logs one MLflow run per part and writes reports/analysis.md
+with the environment (CPU, threads, versions) the timings were taken on. ``table2``,
+``table3``, ``table4`` and ``figure2`` are shortcuts of its parts, one at a time.
 
 Examples:
     comixup-bench analysis
@@ -22,8 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    analysis = _analysis.tracked_analysis()
-    path, sections = analysis.run_analysis(
+    from benchmarks.analysis.report import run_analysis
+
+    path, sections = run_analysis(
         seeds=args.seeds,
         trials=args.trials,
         sizes=args.sizes,

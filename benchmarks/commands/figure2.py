@@ -1,7 +1,9 @@
-"""Supplement Figure 2: Algorithm 1's time per batch over |L| and over m.
+"""Supplement Figure 2: Algorithm 1's time per batch over |L| and over m (shortcut of: analysis).
 
 Mean ms per solve over --trials problems, over |L| (m = 20) and over m (|L| = 3), with the
-fitted log-log slopes; writes reports/figure2.{png,csv,md}.
+fitted log-log slopes; writes reports/figure2.{png,csv,md} and one MLflow run. A shortcut of
+``comixup-bench analysis``'s part (the same implementation,
+``benchmarks.analysis.report.run_figure2``).
 
 Examples:
     comixup-bench figure2
@@ -23,9 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchmarks.analysis import figure2
+    from benchmarks.analysis.report import run_figure2
 
-    analysis = _analysis.tracked_analysis()
-    section = analysis.run_figure2(
+    section = run_figure2(
         trials=args.trials,
         levels=args.levels,
         sizes=args.sizes,

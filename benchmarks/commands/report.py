@@ -3,7 +3,8 @@
 Reads the runs of every covered table from MLflow (no training) and writes reports/README.md
 (summary of claims with paper, measured, difference and verdict; per table the commands to
 reproduce it, the MLflow runs, scale, seeds and device, its figures inline) and
-reports/claims.csv. A table whose module is not built yet is listed as such.
+reports/claims.csv: the claims of every table of ``benchmarks.tables.TABLES`` and of the
+algorithm analysis' logged runs. A table whose module is not built yet is listed as such.
 
 Examples:
     comixup-bench report --scale smoke
@@ -28,14 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import mlflow
-
-    from benchmarks.runner import tracking
+    from benchmarks.commands.table import point_at_store
     from benchmarks.tables.reproduction import write_report
 
-    uri = tracking.tracking_uri()
-    tracking.check_reachable(uri)
-    mlflow.set_tracking_uri(uri)
+    point_at_store()
     readme, csv = write_report(args.out, scale=args.scale, seeds=args.seeds)
     print(readme.read_text())
     print(f"wrote {readme} and {csv}")

@@ -1,7 +1,9 @@
-"""Supplement Table 2: solver vs brute force vs random guess on tiny problems.
+"""Supplement Table 2: solver vs brute force vs random guess (shortcut of: analysis).
 
 Algorithm 1 against exact brute force and random guess (supplement Table 2), for normalised
-and un-normalised costs; writes reports/table2.{md,csv}.
+and un-normalised costs; writes reports/table2.{md,csv} and one MLflow run. A shortcut of
+``comixup-bench analysis``'s first part (the same implementation,
+``benchmarks.analysis.report.run_table2``).
 
 Examples:
     comixup-bench table2
@@ -12,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 
+from benchmarks.commands import _analysis
 from benchmarks.commands._common import add_command, add_no_progress, add_out, positive_int
 
 SEEDS = 100
 """Problems per row (the supplement's); ``benchmarks.analysis.table2.run``'s default."""
-TITLE = "Table 2: Algorithm 1 vs exact brute force and random guess"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,11 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmarks.analysis import table2
-    from benchmarks.tables.report import write_table
+    from benchmarks.analysis.report import run_table2
 
-    frame = table2.run(seeds=args.seeds, progress=not args.no_progress)
-    md_path, csv_path = write_table(frame, "table2", args.out, title=TITLE, notes=table2.NOTES)
-    print(md_path.read_text())
-    print(f"wrote {md_path} and {csv_path}")
-    return 0
+    section = run_table2(seeds=args.seeds, out=args.out, progress=not args.no_progress)
+    return _analysis.show_section(section)

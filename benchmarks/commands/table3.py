@@ -1,7 +1,8 @@
-"""Supplement Table 3: f of Algorithm 1, Narasimhan-Bilmes and random guess.
+"""Supplement Table 3: f of Algorithm 1, Narasimhan-Bilmes, random guess (shortcut of: analysis).
 
 Mean (std) f over random problems with m = m' in --sizes (4x4 grid, paper defaults); writes
-reports/table3.{md,csv} and one MLflow run.
+reports/table3.{md,csv} and one MLflow run. A shortcut of ``comixup-bench analysis``'s part
+(the same implementation, ``benchmarks.analysis.report.run_table3``).
 
 Examples:
     comixup-bench table3
@@ -22,4 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return _analysis.run_table(args, "table3")
+    from benchmarks.analysis.report import run_table3
+
+    section = run_table3(
+        seeds=args.seeds, sizes=args.sizes, out=args.out, progress=not args.no_progress
+    )
+    return _analysis.show_section(section)

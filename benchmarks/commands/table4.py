@@ -1,7 +1,8 @@
-"""Supplement Table 4: convergence time of Algorithm 1 and Narasimhan-Bilmes.
+"""Supplement Table 4: convergence time of Algorithm 1, Narasimhan-Bilmes (shortcut of: analysis).
 
 Mean seconds until each algorithm stops on Table 3's problems; writes reports/table4.{md,csv}
-and one MLflow run.
+and one MLflow run. A shortcut of ``comixup-bench analysis``'s part (the same
+implementation, ``benchmarks.analysis.report.run_table4``).
 
 Examples:
     comixup-bench table4
@@ -22,4 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return _analysis.run_table(args, "table4")
+    from benchmarks.analysis.report import run_table4
+
+    section = run_table4(
+        seeds=args.seeds, sizes=args.sizes, out=args.out, progress=not args.no_progress
+    )
+    return _analysis.show_section(section)

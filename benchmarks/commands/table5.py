@@ -1,6 +1,7 @@
-"""Table 5 (Speech Commands) from the speech sweep's runs.
+"""Table 5, Speech Commands (a shortcut of: comixup-bench table speech).
 
-The same as ``comixup-bench table speech``: per model, the supplement's errors and the measured
+A documented shortcut of ``comixup-bench table speech`` (the same implementation,
+``benchmarks.tables.table5``): per model, the supplement's errors and the measured
 test error at the best validation epoch, mean (std) over seeds, best per row in bold; writes
 reports/speech.{md,csv}. The runs are trained by ``comixup-bench sweep speech`` ({LeNet,
 VGG-11} x {vanilla, input, manifold, CutMix, Puzzle Mix, Co-Mixup}; --scale smoke: the offline

@@ -1,8 +1,9 @@
 """Per-batch training time of every method on this device, by phase.
 
-Time one training step of every method side by side (GPU when present) and compare the ratios
-with the supplement's; writes reports/step-time.{md,csv} (``table timing`` writes the sweep's
-timing grid to reports/timing.{md,csv}).
+Time one training step of every method side by side (GPU when present), log every figure as
+one MLflow run (experiment ``timing``) and build from that run the table with the ratios beside
+the supplement's; writes reports/step-time.{md,csv} (``table timing`` writes the sweep's timing
+grid to reports/timing.{md,csv}).
 
 Examples:
     comixup-bench timing
@@ -24,15 +25,15 @@ from benchmarks.commands._common import (
 from benchmarks.commands.names import METHODS, MODELS
 
 MODEL = "preactresnet18"
-"""``benchmarks.tables.step_time.TimingSetup``'s model (CIFAR-100's)."""
+"""``benchmarks.runner.timing.TimingSetup``'s model (CIFAR-100's)."""
 BATCH_SIZE = 100
 """``TimingSetup``'s batch size (the official ``main.py`` default)."""
 BATCHES = {"GPU": (20, 5), "CPU": (5, 1)}
-"""``step_time.default_setup``'s (timed, warm-up) batches per device kind."""
+"""``timing.default_setup``'s (timed, warm-up) batches per device kind."""
 SETUP_FIELDS = ("model", "width", "batch_size", "batches", "warmup")
-BACKENDS = ("compiled", "gco")
-"""``step_time.BACKENDS`` (``comixup.labeling.BACKENDS``)."""
 """Options that replace the ``TimingSetup`` field of the same name when given."""
+BACKENDS = ("compiled", "gco")
+"""``benchmarks.runner.timing.BACKENDS`` (``comixup.labeling.BACKENDS``)."""
 
 
 def _per_device(index: int) -> str:
@@ -67,33 +68,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    import torch
-
-    from benchmarks.runner.tracking import setup_tracking
+    from benchmarks.runner import timing
     from benchmarks.tables import step_time
-    from benchmarks.tables.report import write_table
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     changes = {key: getattr(args, key) for key in SETUP_FIELDS if getattr(args, key) is not None}
-    setup = dataclasses.replace(step_time.default_setup(device), **changes)
-    setup_tracking(step_time.EXPERIMENT)  # fail fast on an unreachable server, before timing
-    frame, ratios = step_time.run(
-        setup,
-        device,
-        tuple(args.methods),
-        backends=tuple(args.backends),
-        progress=not args.no_progress,
+    run_id = timing.measure_and_log(
+        changes, args.methods, backends=args.backends, progress=not args.no_progress
     )
-    md_path, csv_path = write_table(
-        frame,
-        "step-time",
-        args.out,
-        title="Time per training batch by method and phase",
-        notes=step_time.notes(setup, device, ratios),
-        floatfmt=".2f",
-    )
-    step_time.log_run(setup, device, ratios, [md_path, csv_path])
-    print(md_path.read_text())
+    print(step_time.write_report(run_id, args.out).read_text())
+    print(f"MLflow run {run_id} (experiment '{timing.EXPERIMENT}')")
     return 0

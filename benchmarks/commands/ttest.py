@@ -1,6 +1,7 @@
-"""The paired t-test of Section 6.5 from the significance sweep's runs.
+"""The paired t-test of Section 6.5 (a shortcut of: comixup-bench table significance).
 
-The same as ``comixup-bench table significance``: writes reports/significance.{md,csv}.
+A documented shortcut of ``comixup-bench table significance`` (the same implementation,
+``benchmarks.tables.significance``): writes reports/significance.{md,csv}.
 
 Examples:
     comixup-bench ttest --scale smoke

@@ -100,7 +100,7 @@ def _runner(run: Run):
     from benchmarks.sweep.experiments import get_experiment
 
     if get_experiment(run.experiment).kind == "timing":
-        from benchmarks.tables.step_time import time_run
+        from benchmarks.runner.timing import time_run
 
         return time_run
     from benchmarks.runner.train import train

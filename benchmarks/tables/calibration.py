@@ -3,20 +3,15 @@ of every method, from the ``main`` experiment's runs (the ``calibration`` experi
 none of its own).
 
 Each finished run keeps its final test-set predictions (``predictions.npz``,
-``benchmarks.runner.predictions``); the ECE is recomputed from them with torchmetrics'
-``multiclass_calibration_error`` over 10 equal-width confidence bins with the l1 norm, the
-measure of the paper's TensorFlow Probability reference (``tfp.stats.
-expected_calibration_error``), and shown in percent beside the ECE the run logged at its last
-epoch (the same model, so the two agree to float rounding: a check that the artifact is the
-run's) and the paper's value. One binning detail differs between the two libraries: a
-confidence of exactly 1.0 (a float32 softmax saturates there when one logit leads the others
-by more than about 17) forms a bin of its own in torchmetrics and falls in the last bin in
-TensorFlow Probability; the CSV gives the ECE with TensorFlow Probability's bins too, and the
-share of such items.
-
-The reliability diagrams pool each method's seeds: per confidence bin, the accuracy (bars)
-against the bin's mean confidence (the gap shaded; below the diagonal is over-confident), and
-the number of predictions per bin underneath.
+``benchmarks.prediction_file``); the ECE is recomputed from them
+(``benchmarks.tables.calibration_error``: torchmetrics, 10 equal-width bins, l1 norm, the
+paper's TensorFlow Probability reference) and shown in percent beside the ECE the run logged at
+its last epoch (the same model, so the two agree to float rounding: a check that the artifact
+is the run's) and the paper's value. A confidence of exactly 1.0 (a float32 softmax saturates
+there when one logit leads the others by more than about 17) forms a bin of its own in
+torchmetrics and falls in the last bin in TensorFlow Probability; the CSV gives the ECE with
+TensorFlow Probability's bins too, and the share of such items. The reliability diagrams
+(``benchmarks.tables.reliability``) pool each method's seeds.
 """
 
 from __future__ import annotations
@@ -32,12 +27,12 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 
-from benchmarks.runner import predictions as preds
+from benchmarks import prediction_file as preds
 from benchmarks.sweep.experiments import Experiment, Setting
+from benchmarks.tables import reliability
+from benchmarks.tables.calibration_error import N_BINS, expected_calibration_error, tfp_ece
 from benchmarks.tables.claims import Claim
-
-N_BINS = 10
-"""Equal-width confidence bins, as the paper's reference computation."""
+from benchmarks.tables.selection import Selection
 
 EXPERIMENT = "calibration"
 PAPER_TABLE = "table6"
@@ -65,68 +60,6 @@ class RunCalibration:
 
 
 # ------------------------------------------------------------------------------ the numbers ----
-
-
-def expected_calibration_error(predictions: preds.Predictions, n_bins: int = N_BINS) -> float:
-    """The top-label ECE (a fraction) with torchmetrics, ``n_bins`` equal-width bins, l1 norm.
-
-    torchmetrics reads only each row's largest probability and whether its column is the
-    label, so the kept top-k columns stand in for all C classes: the label becomes its column
-    among them, or an extra all-zero column when it is not among them.
-    """
-    import torch
-    from torchmetrics.functional.classification import multiclass_calibration_error
-
-    k = predictions.top_classes.shape[1]
-    hit = predictions.top_classes == predictions.labels[:, None]
-    target = np.where(hit.any(axis=1), hit.argmax(axis=1), k)
-    probabilities = np.concatenate(
-        [predictions.top_probabilities, np.zeros((len(predictions), 1), np.float32)], axis=1
-    )
-    value = multiclass_calibration_error(
-        torch.from_numpy(probabilities),
-        torch.from_numpy(target),
-        num_classes=k + 1,
-        n_bins=n_bins,
-        norm="l1",
-    )
-    return float(value)
-
-
-def reliability_bins(
-    confidence: np.ndarray, correct: np.ndarray, n_bins: int = N_BINS
-) -> pd.DataFrame:
-    """Per equal-width bin [i/n, (i+1)/n) (the last one closed, as TensorFlow Probability's
-    ``histogram_fixed_width_bins``): its bounds, count, mean confidence and accuracy (NaN
-    when empty)."""
-    confidence = np.asarray(confidence, dtype=np.float64)
-    correct = np.asarray(correct, dtype=np.float64)
-    index = np.clip(np.floor(confidence * n_bins).astype(np.int64), 0, n_bins - 1)
-    count = np.bincount(index, minlength=n_bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_confidence = np.bincount(index, confidence, minlength=n_bins) / count
-        accuracy = np.bincount(index, correct, minlength=n_bins) / count
-    return pd.DataFrame(
-        {
-            "low": np.arange(n_bins) / n_bins,
-            "high": np.arange(1, n_bins + 1) / n_bins,
-            "count": count,
-            "confidence": mean_confidence,
-            "accuracy": accuracy,
-        }
-    )
-
-
-def binned_ece(bins: pd.DataFrame) -> float:
-    """sum over bins of (share of items) x |accuracy - mean confidence|."""
-    filled = bins[bins["count"] > 0]
-    weights = filled["count"] / filled["count"].sum()
-    return float((weights * (filled["accuracy"] - filled["confidence"]).abs()).sum())
-
-
-def tfp_ece(predictions: preds.Predictions, n_bins: int = N_BINS) -> float:
-    """The ECE with TensorFlow Probability's bins (a confidence of 1.0 in the last bin)."""
-    return binned_ece(reliability_bins(predictions.confidence, predictions.correct, n_bins))
 
 
 # ------------------------------------------------------------------------------ the runs ----
@@ -294,64 +227,7 @@ def missing_artifacts_note(measured: Sequence[RunCalibration]) -> str:
     )
 
 
-# ----------------------------------------------------------------------------- the figure ----
-
-
-def reliability_figure(
-    title: str, panels: Sequence[tuple[str, preds.Predictions | None, list[float]]], path: Path
-) -> Path:
-    """One reliability diagram per (method, pooled predictions, ECEs % per seed) of
-    ``panels``, three to a row, each over a bar chart of the predictions per bin."""
-    from matplotlib.figure import Figure  # object-oriented: a file only, no backend switch
-
-    columns = min(3, len(panels))
-    rows = math.ceil(len(panels) / columns)
-    figure = Figure(figsize=(4.2 * columns, 5.2 * rows), constrained_layout=True)
-    grid = figure.add_gridspec(2 * rows, columns, height_ratios=[3, 1] * rows)
-    width = 1 / N_BINS
-    for index, (method, pooled, eces) in enumerate(panels):
-        row, column = divmod(index, columns)
-        top = figure.add_subplot(grid[2 * row, column])
-        bottom = figure.add_subplot(grid[2 * row + 1, column], sharex=top)
-        top.plot([0, 1], [0, 1], color="0.4", linestyle="--", linewidth=1, label="calibrated")
-        if pooled is None:
-            top.set_title(f"{method}\nno run with predictions\n", fontsize=9)
-            top.text(0.5, 0.5, "no predictions.npz", ha="center", va="center", color="0.4")
-        else:
-            bins = reliability_bins(pooled.confidence, pooled.correct)
-            filled = bins[bins["count"] > 0]
-            centres = filled["low"] + width / 2
-            top.bar(centres, filled["accuracy"], width=width, color="tab:blue", alpha=0.8,
-                    edgecolor="black", linewidth=0.5, label="accuracy")  # fmt: skip
-            gap = filled["confidence"] - filled["accuracy"]
-            top.bar(centres, gap, bottom=filled["accuracy"], width=width, color="tab:red",
-                    alpha=0.3, edgecolor="tab:red", hatch="//", linewidth=0.5,
-                    label="gap to mean confidence")  # fmt: skip
-            over = 100 * (pooled.confidence.mean() - pooled.correct.mean())
-            seeds = f"{len(eces)} seed{'s' if len(eces) != 1 else ''}"
-            top.set_title(
-                f"{method}\nECE {np.mean(eces):.2f}% ({seeds})\n"
-                f"mean confidence \u2212 accuracy {over:+.1f} pts",
-                fontsize=9,
-            )
-            bottom.bar(centres, filled["count"], width=width, color="0.5", edgecolor="black",
-                       linewidth=0.5)  # fmt: skip
-            for x, count in zip(centres, filled["count"], strict=True):
-                bottom.annotate(f"{count}", (x, count), ha="center", va="bottom", fontsize=6)
-            bottom.set_ylim(0, filled["count"].max() * 1.35)
-        top.set_xlim(0, 1)
-        top.set_ylim(0, 1)
-        top.set_ylabel("accuracy")
-        top.grid(alpha=0.3)
-        top.tick_params(labelbottom=False)
-        bottom.set_xlabel("confidence (top-1 probability)")
-        bottom.set_ylabel("predictions")
-        if index == 0:
-            top.legend(loc="upper left", fontsize=7)
-    figure.suptitle(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    return path
+# ---------------------------------------------------------------------------- the figures ----
 
 
 def figure_name(setting: str) -> str:
@@ -379,19 +255,26 @@ def write_figures(
             f"Reliability diagrams, {setting.name} ({scale} scale; each method's seeds pooled, "
             f"{N_BINS} equal-width bins)"
         )
-        paths.append(reliability_figure(title, panels, out / figure_name(setting.name)))
+        paths.append(reliability.reliability_figure(title, panels, out / figure_name(setting.name)))
     return paths
 
 
 # ----------------------------------------------------------------------------- the report ----
 
 
-def write_report(states: Sequence, experiment: Experiment, scale: str, out: Path, notes: str):
-    """reports/calibration.{md,csv} and the reliability diagrams from the runs' states; the
-    Markdown's path."""
-    from benchmarks.tables.report import write_table
+def write_report(selection: Selection, out: Path) -> Path:
+    """reports/calibration.{md,csv} and the reliability diagrams from the ``main`` runs of
+    ``selection``; the Markdown's path."""
+    from benchmarks.sweep.experiments import expand, get_experiment
+    from benchmarks.sweep.state import run_states
+    from benchmarks.tables.report import scale_note, write_table
     from benchmarks.tables.sweep_runs import missing_note
 
+    scale = selection.scale
+    experiment = get_experiment(EXPERIMENT)
+    states = run_states(
+        expand(EXPERIMENT, scale=scale, seeds=selection.seeds, overrides=selection.overrides)
+    )
     measured = measure(states)
     shown, numbers = calibration_table(measured, experiment, scale)
     figures = write_figures(measured, experiment, scale, out)
@@ -404,7 +287,7 @@ def write_report(states: Sequence, experiment: Experiment, scale: str, out: Path
         "bin rather than a bin of its own) and the MLflow run ids.",
         f"The runs are the `{experiment.runs_of}` experiment's: `comixup-bench sweep "
         f"{experiment.name}` launches the ones missing.",
-        notes,
+        scale_note(scale),
         missing_artifacts_note(measured),
         missing_note(states),
         "\n\n".join(f"![{path.stem}]({path.name})" for path in figures),

@@ -1,12 +1,14 @@
 """The reproduction report, ``reports/README.md``: every claim of the paper the suite checks,
 beside what it measured, with a verdict (``benchmarks.tables.claims.verdict``).
 
-Each covered table lives in its own module with ``claims(scale, seeds) -> list[Claim]``, which
-reads that table's runs from the current MLflow tracking URI. The report only gathers them: a
-module (or its ``claims``) that is not there yet is listed as "not built" with the command
-that would make it, so the report works whichever tables exist. It writes the summary table
-(claim, paper, measured, difference, verdict), one section per table (how to reproduce it, the
-MLflow runs, scale, seeds, device, its figures shown inline) and ``claims.csv``.
+The report gathers the claims of every table of ``benchmarks.tables.TABLES``, then those of
+:data:`OTHER_CLAIMS` (the algorithm analysis, whose claims come from its logged runs, not from
+a table): each module's ``claims(scale, seeds) -> list[Claim]`` reads its runs from the current
+MLflow tracking URI, and its ``TITLE`` and ``REPRODUCE`` name its section. A module (or its
+``claims``) that is not there is listed as "not built" with the command that would make it, so
+the report works whichever tables exist. It writes the summary table (claim, paper, measured,
+difference, verdict), one section per table (how to reproduce it, the MLflow runs, scale,
+seeds, device, its figures shown inline) and ``claims.csv``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 
+from benchmarks.tables import TABLES
 from benchmarks.tables.claims import SPREAD_FACTOR, Claim
+
+OTHER_CLAIMS = {"analysis": "benchmarks.analysis.claims"}
+"""Claims that no table of ``TABLES`` states, name -> module with ``claims(scale, seeds)``:
+the algorithm analysis (Tables 2-4, Figure 2), read from its logged runs (this module only
+reads: it runs no solver)."""
 
 
 @dataclass(frozen=True)
@@ -33,50 +42,30 @@ class Source:
     """The commands that make its runs and table, ``{scale}`` filled in."""
 
 
-SOURCES = (
-    Source(
-        "Table 1: main results (CIFAR-100 / PreActResNet18) and the official log",
-        "benchmarks.tables.main_table",
-        "comixup-bench sweep main --scale {scale}\ncomixup-bench table main --scale {scale}",
-    ),
-    Source(
-        "Section 6.5: paired t-test, Puzzle Mix against Co-Mixup",
-        "benchmarks.tables.significance",
-        "comixup-bench sweep significance --scale {scale}\ncomixup-bench ttest --scale {scale}",
-    ),
-    Source(
-        "Tables 2-4 and Figure 2: the algorithm analysis",
-        "benchmarks.analysis.report",
-        "comixup-bench analysis  # or table2, table3, table4, figure2 one at a time",
-    ),
-    Source(
-        "Table 5: Google Speech Commands",
-        "benchmarks.tables.table5",
-        "comixup-bench sweep speech --scale {scale}\ncomixup-bench table speech --scale {scale}",
-    ),
-    Source(
-        "Table 6: calibration (expected calibration error)",
-        "benchmarks.tables.calibration",
-        "comixup-bench sweep calibration --scale {scale}\n"
-        "comixup-bench table calibration --scale {scale}",
-    ),
-    Source(
-        "Table 7: sensitivity to Co-Mixup's hyperparameters",
-        "benchmarks.tables.sensitivity",
-        "comixup-bench sweep sensitivity --scale {scale}\n"
-        "comixup-bench table sensitivity --scale {scale}",
-    ),
-    Source(
-        "Table 8: VAT",
-        "benchmarks.tables.vat",
-        "comixup-bench sweep vat --scale {scale}\ncomixup-bench table vat --scale {scale}",
-    ),
-    Source(
-        "Timing: per-batch time of every method",
-        "benchmarks.tables.timing_table",
-        "comixup-bench sweep timing --scale {scale}\ncomixup-bench table timing --scale {scale}",
-    ),
-)
+def _import(module: str) -> tuple[ModuleType | None, str]:
+    """The module, or None and why not (it does not exist in this checkout)."""
+    try:
+        return importlib.import_module(module), ""
+    except ModuleNotFoundError as error:
+        if error.name and module.startswith(error.name):
+            return None, f"not built: `{module}` does not exist in this checkout"
+        raise  # the module exists but one of its imports is missing: a bug to see
+
+
+def source(name: str, module: str) -> Source:
+    """The section of ``name``: its module's ``TITLE`` and ``REPRODUCE`` when it has them,
+    else the name and the sweep and table commands of that name."""
+    found, _ = _import(module)
+    default = (
+        f"comixup-bench sweep {name} --scale {{scale}}\n"
+        f"comixup-bench table {name} --scale {{scale}}"
+    )
+    return Source(getattr(found, "TITLE", name), module, getattr(found, "REPRODUCE", default))
+
+
+def all_sources() -> list[Source]:
+    """Every table of ``TABLES``, in its order, then :data:`OTHER_CLAIMS`."""
+    return [source(name, module) for name, module in {**TABLES, **OTHER_CLAIMS}.items()]
 
 
 @dataclass
@@ -89,23 +78,22 @@ class Section:
 
 def claims_function(module: str) -> tuple[Callable | None, str]:
     """``module.claims``, or None and why not (the module or the function does not exist)."""
-    try:
-        return importlib.import_module(module).claims, ""
-    except ModuleNotFoundError as error:
-        if error.name and module.startswith(error.name):
-            return None, f"not built: `{module}` does not exist in this checkout"
-        raise  # the module exists but one of its imports is missing: a bug to see
-    except AttributeError:
+    found, missing = _import(module)
+    if found is None:
+        return None, missing
+    if not callable(getattr(found, "claims", None)):
         return None, f"not built: `{module}` has no `claims(scale, seeds)`"
+    return found.claims, ""
 
 
-def gather(scale: str, seeds: int | None, sources: Sequence[Source] = SOURCES) -> list[Section]:
-    """Every source's claims from the current tracking URI (set by the caller)."""
+def gather(scale: str, seeds: int | None, sources: Sequence[Source] | None = None) -> list[Section]:
+    """Every source's claims (default: :func:`all_sources`) from the current tracking URI (set
+    by the caller)."""
     sections = []
-    for source in sources:
-        function, missing = claims_function(source.module)
+    for item in all_sources() if sources is None else sources:
+        function, missing = claims_function(item.module)
         found = list(function(scale, seeds)) if function else []
-        sections.append(Section(source, found, missing))
+        sections.append(Section(item, found, missing))
     return sections
 
 
@@ -256,7 +244,7 @@ def render(
 
 
 def write_report(
-    out: Path, *, scale: str, seeds: int | None, sources: Sequence[Source] = SOURCES
+    out: Path, *, scale: str, seeds: int | None, sources: Sequence[Source] | None = None
 ) -> tuple[Path, Path]:
     """``README.md`` and ``claims.csv`` in ``out`` from the current tracking URI."""
     from benchmarks.runner.tracking import tracking_uri

@@ -1,7 +1,8 @@
 """The timing table from ``comixup-bench sweep timing``'s runs, and its claims for the
 reproduction report.
 
-Each run timed every method side by side on one device (``step_time.time_run``) and logged
+Each run timed every method side by side on one device (``benchmarks.runner.timing.time_run``)
+and logged
 per method ``time.<method>[.<backend>].<phase>_ms`` (median ms per batch), ``.total_std_ms``
 (the spread over the timed batches) and the device as tags. Ratios come from one run only,
 never across runs: two processes may see different machines or loads.
@@ -15,13 +16,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.runner.batch_timer import PHASES
+from benchmarks.sweep.experiments import ALL_METHODS
 from benchmarks.sweep.state import DONE, RunState
 from benchmarks.tables.claims import Claim
 from benchmarks.tables.paper import published
+from benchmarks.tables.selection import Selection
+
+PHASES = ("data", "saliency", "mixing", "forward_backward", "optimizer")
+"""The phases of a training step, in the order of the runner's ``BatchTimer``
+(``benchmarks.runner.batch_timer.PHASES``, which a test keeps equal): the columns, as data, so
+that this table needs not import the runner."""
+BACKENDS = ("compiled", "gco")
+"""The labeling backends a timing run times Puzzle Mix and Co-Mixup with, in the runner's order
+(``benchmarks.runner.timing.BACKENDS``, kept equal by a test); the first is the one the ratios
+use."""
+
+TITLE = "Timing: per-batch time of every method"
+REPRODUCE = "comixup-bench sweep timing --scale {scale}\ncomixup-bench table timing --scale {scale}"
 
 _PAPER = published("timing")
 IMAGENET = "imagenet/resnet50"
@@ -65,11 +80,9 @@ def parse_metrics(metrics: dict[str, float]) -> dict[tuple[str, str], dict[str, 
 
 
 def _order(key: tuple[str, str]) -> tuple[int, int]:
-    from benchmarks.methods import METHOD_NAMES
-    from benchmarks.tables.step_time import BACKENDS
-
+    """Methods in the registry's order (a timing run times every one of them), then backends."""
     method, backend = key
-    rank = METHOD_NAMES.index(method) if method in METHOD_NAMES else len(METHOD_NAMES)
+    rank = ALL_METHODS.index(method) if method in ALL_METHODS else len(ALL_METHODS)
     return rank, (BACKENDS.index(backend) + 1 if backend in BACKENDS else 0)
 
 
@@ -101,8 +114,6 @@ def ratio(frame: pd.DataFrame, setting: str, first: str, second: str) -> tuple[f
     """(``first``'s total / ``second``'s, its spread) in ``setting``, from the first labeling
     backend's rows (those the plain method name stands for). The spread combines the two
     methods' relative spreads over the timed batches: r * sqrt((s1/t1)^2 + (s2/t2)^2)."""
-    from benchmarks.tables.step_time import BACKENDS
-
     cell = frame[(frame["setting"] == setting) & frame["backend"].isin(["", BACKENDS[0]])]
     totals = cell.set_index("method")
     if first not in totals.index or second not in totals.index:
@@ -189,11 +200,19 @@ def claims(scale: str, seeds: int | None) -> list[Claim]:
     return found
 
 
-def write(states: Sequence[RunState], out, *, scale: str, missing: str = ""):
-    """``timing.{md,csv}`` in ``out``: every setting's methods by phase, then the ratios
-    beside the paper's; returns the Markdown path."""
+def write_report(selection: Selection, out: Path) -> Path:
+    """``timing.{md,csv}`` and ``timing-ratios.csv`` in ``out`` from the ``timing`` sweep's runs
+    of ``selection``: every setting's methods by phase, then the ratios beside the paper's;
+    returns the Markdown path."""
+    from benchmarks.sweep.experiments import expand
+    from benchmarks.sweep.state import run_states
     from benchmarks.tables.report import write_table
+    from benchmarks.tables.sweep_runs import missing_note
 
+    scale = selection.scale
+    states = run_states(
+        expand("timing", scale=scale, seeds=selection.seeds, overrides=selection.overrides)
+    )
     frame = timing_frame(states, run_tags(states))
     settings = list(dict.fromkeys(s.run.setting for s in states))
     ratios = ratios_frame(frame, settings)
@@ -214,7 +233,7 @@ def write(states: Sequence[RunState], out, *, scale: str, missing: str = ""):
         "Spread of a ratio: from both methods' spread over the timed batches.",
         "## Devices\n\n" + "\n".join(devices),
         _scale_note(scale),
-        missing,
+        missing_note(states),
     ]
     md, csv = write_table(
         shown,
