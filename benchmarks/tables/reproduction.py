@@ -247,13 +247,13 @@ def write_report(
     out: Path, *, scale: str, seeds: int | None, sources: Sequence[Source] | None = None
 ) -> tuple[Path, Path]:
     """``README.md`` and ``claims.csv`` in ``out`` from the current tracking URI."""
-    from benchmarks.runner.tracking import tracking_uri
+    import mlflow
 
     sections = gather(scale, seeds, sources)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "claims.csv"
     claims_frame(sections).to_csv(csv, index=False)
     readme = out / "README.md"
-    text = render(sections, scale=scale, seeds=seeds, out=out, tracking=tracking_uri())
+    text = render(sections, scale=scale, seeds=seeds, out=out, tracking=mlflow.get_tracking_uri())
     readme.write_text(text + "\n")
     return readme, csv

@@ -25,6 +25,7 @@ from benchmarks.sweep import launch
 from benchmarks.sweep.experiments import MAIN_METHODS, expand, get_experiment
 from benchmarks.sweep.state import run_states
 from benchmarks.tables import calibration as cal
+from benchmarks.tables import calibration_error as ece
 from benchmarks.tables.claims import NOT_RUN
 
 
@@ -110,9 +111,9 @@ def test_the_ece_from_kept_predictions_matches_numpy_and_the_full_matrix(seed, n
         logits.softmax(dim=1), labels, num_classes=num_classes, n_bins=10, norm="l1"
     )
     assert reference > 0.01
-    assert cal.expected_calibration_error(kept) == pytest.approx(reference, abs=1e-6)
-    assert cal.expected_calibration_error(kept) == pytest.approx(float(full), abs=1e-6)
-    assert cal.tfp_ece(kept) == pytest.approx(reference, abs=1e-6)
+    assert ece.expected_calibration_error(kept) == pytest.approx(reference, abs=1e-6)
+    assert ece.expected_calibration_error(kept) == pytest.approx(float(full), abs=1e-6)
+    assert ece.tfp_ece(kept) == pytest.approx(reference, abs=1e-6)
 
 
 def test_a_hand_made_case_with_a_known_ece():
@@ -120,14 +121,14 @@ def test_a_hand_made_case_with_a_known_ece():
     # Bin [0.3, 0.4): 6 items at 0.35, 3 right: |0.5 - 0.35| x 6/10 = 0.09. ECE = 0.17.
     rows = [([0.95, 0.05], i < 3) for i in range(4)] + [([0.35, 0.3], i < 3) for i in range(6)]
     kept = made(rows)
-    assert cal.expected_calibration_error(kept) == pytest.approx(0.17, abs=1e-6)
+    assert ece.expected_calibration_error(kept) == pytest.approx(0.17, abs=1e-6)
     assert numpy_ece(kept.confidence.astype(np.float64), kept.correct) == pytest.approx(0.17)
-    bins = cal.reliability_bins(kept.confidence, kept.correct)
+    bins = ece.reliability_bins(kept.confidence, kept.correct)
     assert list(bins["count"]) == [0, 0, 0, 6, 0, 0, 0, 0, 0, 4]
     assert bins.loc[3, "accuracy"] == pytest.approx(0.5)
     assert bins.loc[9, "confidence"] == pytest.approx(0.95)
     assert bins.loc[0, "accuracy"] != bins.loc[0, "accuracy"]  # empty bin: NaN
-    assert cal.binned_ece(bins) == pytest.approx(0.17, abs=1e-6)
+    assert ece.binned_ece(bins) == pytest.approx(0.17, abs=1e-6)
 
 
 def test_a_confidence_of_one_is_a_bin_of_its_own_in_torchmetrics_only():
@@ -135,15 +136,15 @@ def test_a_confidence_of_one_is_a_bin_of_its_own_in_torchmetrics_only():
     # TensorFlow Probability: one bin, accuracy 0.75, confidence 0.975: ECE 0.225.
     # torchmetrics: |0.5 - 1.0| x 1/2 + |1.0 - 0.95| x 1/2 = 0.275.
     kept = made([([1.0], True), ([1.0], False), ([0.95, 0.05], True), ([0.95, 0.05], True)])
-    assert cal.tfp_ece(kept) == pytest.approx(0.225, abs=1e-6)
+    assert ece.tfp_ece(kept) == pytest.approx(0.225, abs=1e-6)
     assert numpy_ece(kept.confidence.astype(np.float64), kept.correct) == pytest.approx(0.225)
-    assert cal.expected_calibration_error(kept) == pytest.approx(0.275, abs=1e-6)
+    assert ece.expected_calibration_error(kept) == pytest.approx(0.275, abs=1e-6)
 
 
 def test_perfectly_calibrated_predictions_have_no_error():
     rows = [([0.25, 0.25, 0.25, 0.25], i == 0) for i in range(4)] * 5
     rows += [([0.75, 0.25], i < 3) for i in range(4)] * 5
-    assert cal.expected_calibration_error(made(rows)) == pytest.approx(0.0, abs=1e-7)
+    assert ece.expected_calibration_error(made(rows)) == pytest.approx(0.0, abs=1e-7)
 
 
 # ------------------------------------------------------------------ the kept predictions ----
@@ -205,7 +206,7 @@ def test_a_run_keeps_its_final_predictions_and_a_resumed_run_the_same(store, tmp
     metrics = whole.metrics
     # 2 evaluation batches of 20; the numbers the run logged at its last epoch.
     assert len(kept) == 40 and kept.num_classes == 10
-    assert cal.expected_calibration_error(kept) == pytest.approx(metrics["test_ece"], abs=1e-6)
+    assert ece.expected_calibration_error(kept) == pytest.approx(metrics["test_ece"], abs=1e-6)
     assert 100 * (1 - kept.correct.mean()) == pytest.approx(metrics["test_top1_error"])
     top5 = (kept.top_classes == kept.labels[:, None]).any(axis=1)
     assert 100 * (1 - top5.mean()) == pytest.approx(metrics["test_top5_error"])
@@ -267,7 +268,7 @@ def test_the_table_and_diagrams_from_real_runs_and_a_missing_artifact(store, tmp
 
     vanilla = numbers[numbers["method"] == "vanilla"].iloc[0]
     eces = [
-        100 * cal.expected_calibration_error(downloaded(states[("vanilla", seed)].run_id))
+        100 * ece.expected_calibration_error(downloaded(states[("vanilla", seed)].run_id))
         for seed in (0, 1)
     ]
     assert vanilla["seeds"] == 2

@@ -17,7 +17,8 @@ from benchmarks.sweep import experiments
 from benchmarks.sweep.experiments import expand
 from benchmarks.sweep.state import DONE, run_states
 from benchmarks.tables import claims as claims_module
-from benchmarks.tables import reproduction, step_time, timing_table
+from benchmarks.runner import timing
+from benchmarks.tables import reproduction, timing_table
 from benchmarks.tables.claims import NO_PAPER_VALUE, NOT_REPRODUCED, NOT_RUN, REPRODUCED, Claim
 
 
@@ -61,11 +62,11 @@ def test_the_timing_grid_is_one_run_per_setting():
         runs = expand("timing", scale=scale)
         assert [run.setting for run in runs] == ["cifar100/preactresnet18", "imagenet/resnet50"]
         assert {run.method for run in runs} == {"all"} and len({r.key for r in runs}) == 2
-    cifar, imagenet = (step_time.setup_from_config(r.config) for r in expand("timing"))
+    cifar, imagenet = (timing.setup_from_config(r.config) for r in expand("timing"))
     assert (cifar.batch_size, cifar.image_size, cifar.num_classes) == (100, 32, 100)
     assert (imagenet.batch_size, imagenet.image_size, imagenet.num_classes) == (112, 224, 1000)
     assert imagenet.width is None and imagenet.dataset == "imagenet"
-    small = step_time.setup_from_config(expand("timing", scale="smoke")[1].config)
+    small = timing.setup_from_config(expand("timing", scale="smoke")[1].config)
     assert small.image_size == experiments.TIMING_SMOKE["imagenet"]["phases"][-1].crop_size
 
 
@@ -77,10 +78,10 @@ def test_timing_metrics_round_trip_and_the_ratio_spread():
             {"method": "comixup (gco)", "backend": "gco", "total (ms)": 50.0, "total std (ms)": 0},
         ]
     )  # fmt: skip
-    for phase in step_time.PHASES:
+    for phase in timing.PHASES:
         frame[f"{phase} (ms)"] = 1.0
     frame["total p90 (ms)"] = frame["total (ms)"]
-    metrics = step_time.frame_metrics(frame, {"comixup/vanilla": 3.0})
+    metrics = timing.frame_metrics(frame, {"comixup/vanilla": 3.0})
     assert metrics["time.comixup.compiled.total_ms"] == 30.0
     assert metrics["time.comixup.gco.total_ms"] == 50.0
     assert metrics["ratio.comixup_over_vanilla"] == 3.0
@@ -145,8 +146,8 @@ def test_timing_table_from_the_sweep(tiny_store, capsys):
         assert run.data.tags["sweep.key"] == state.run.key
         assert run.data.tags["timer"] == "time.perf_counter" and run.data.tags["cpu_model"]
         comixup = table[(table["setting"] == state.run.setting) & (table["method"] == "comixup")]
-        assert list(comixup["backend"]) == list(step_time.BACKENDS)
-        phases = [f"{p} (ms)" for p in step_time.PHASES]
+        assert list(comixup["backend"]) == list(timing.BACKENDS)
+        phases = [f"{p} (ms)" for p in timing.PHASES]
         assert comixup[phases].sum(axis=1).to_numpy() == pytest.approx(comixup["total (ms)"])
         first = comixup.iloc[0]["total (ms)"]
         assert run.data.metrics["time.comixup.compiled.total_ms"] == pytest.approx(first)
@@ -154,7 +155,7 @@ def test_timing_table_from_the_sweep(tiny_store, capsys):
     assert "Ratios beside the paper's" in text and "2.58" in text and "Devices" in text
 
 
-def _report(tiny_store, sources=reproduction.SOURCES) -> tuple[str, pd.DataFrame]:
+def _report(tiny_store, sources=None) -> tuple[str, pd.DataFrame]:
     reproduction.write_report(tiny_store / "reports", scale="smoke", seeds=2, sources=sources)
     text = (tiny_store / "reports" / "README.md").read_text()
     return text, pd.read_csv(tiny_store / "reports" / "claims.csv")
