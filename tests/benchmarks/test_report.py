@@ -13,11 +13,11 @@ from mlflow.tracking import MlflowClient
 
 from benchmarks.cli import main
 from benchmarks.configs.base import Phase
+from benchmarks.runner import timing
 from benchmarks.sweep import experiments
 from benchmarks.sweep.experiments import expand
 from benchmarks.sweep.state import DONE, run_states
 from benchmarks.tables import claims as claims_module
-from benchmarks.runner import timing
 from benchmarks.tables import reproduction, timing_table
 from benchmarks.tables.claims import NO_PAPER_VALUE, NOT_REPRODUCED, NOT_RUN, REPRODUCED, Claim
 
