@@ -1,7 +1,10 @@
 """One sweep run as a job: what a launcher executes in a worker process or a Slurm job.
 
 :class:`SweepJob` trains its run through the runner (``runner.train.train``), which resumes
-from the run's checkpoint into the same MLflow run whenever one exists. It is a submitit
+from the run's checkpoint into the same MLflow run whenever one exists, and hands it the run's
+sweep tags (``sweep.tags.run_tags``), which the runner sets when it creates the MLflow run. The
+tags follow from the job's :class:`Run`, so a job pickled before they were an argument (its
+attributes are the same) runs as it is. It is a submitit
 ``Checkpointable``: on Slurm's time-limit or preemption signal, submitit calls
 :meth:`SweepJob.checkpoint`, which hands back the same job to run again; the requeued job then
 resumes from the last checkpoint the runner wrote (at the end of each epoch), so nothing else
@@ -49,9 +52,8 @@ class SweepJob(submitit.helpers.Checkpointable):
         self.processes = processes
 
     def __call__(self) -> Outcome:
-        # The MLflow run is created inside train(); the sweep's tags reach it through the
-        # run-context plugin (benchmarks.sweep.tags), which reads this variable.
-        os.environ[tags.ENV] = json.dumps(tags.run_tags(self.run))
+        # The tracking URI goes to the environment, not to mlflow: torchrun's processes
+        # inherit it, and the runner's tracking.start_run reads it there.
         os.environ["MLFLOW_TRACKING_URI"] = self.tracking_uri
         try:
             return self._train() if self.processes == 1 else self._torchrun()
@@ -62,7 +64,11 @@ class SweepJob(submitit.helpers.Checkpointable):
     def _train(self) -> Outcome:
         root = experiment_checkpoints(self.run, self.checkpoint_root)
         result = _runner(self.run)(
-            self.run.config, resume=True, checkpoint_root=root, progress=False
+            self.run.config,
+            resume=True,
+            checkpoint_root=root,
+            progress=False,
+            tags=tags.run_tags(self.run),
         )
         return Outcome(self.run.key, result.run_id, result.metrics)
 
@@ -96,7 +102,8 @@ class SweepJob(submitit.helpers.Checkpointable):
 
 def _runner(run: Run):
     """What executes ``run``: the training runner, or for a timing experiment the side-by-side
-    timing of every method (same call shape, returns a run id and metrics)."""
+    timing of every method (same call shape, ``tags`` included; returns a run id and
+    metrics)."""
     from benchmarks.sweep.experiments import get_experiment
 
     if get_experiment(run.experiment).kind == "timing":
@@ -118,16 +125,17 @@ def experiment_checkpoints(run: Run, checkpoint_root: Path) -> Path:
 
 def record_failure(run: Run, error: BaseException) -> None:
     """A run that failed before the runner created its MLflow run (bad data, a model that does
-    not fit) still gets one, FAILED with the error, so the sweep's status shows the failure."""
+    not fit) still gets one, with the run's sweep tags, FAILED with the error, so the sweep's
+    status shows the failure."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
+    from benchmarks.runner import tracking
     from benchmarks.sweep.state import TODO, run_states
 
     if run_states([run], MlflowClient())[0].state != TODO:
         return  # the runner created the run and recorded how it ended
-    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
-    mlflow.set_experiment(run.config.dataset)
-    mlflow.start_run(run_name=f"{run.method}-{run.config.model}-s{run.seed}")
+    name = f"{run.method}-{run.config.model}-s{run.seed}"
+    tracking.start_run(run.config.dataset, run_name=name, tags=tags.run_tags(run))
     mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:5000])
     mlflow.end_run("FAILED")

@@ -463,7 +463,7 @@ def test_sigterm_to_compare_stops_every_side_by_side_run_and_the_rerun_resumes_t
 
 
 def test_a_failing_run_lets_the_other_finish_and_names_its_method(store, tmp_path, monkeypatch):
-    from benchmarks.sweep.suite import train_all
+    from benchmarks.sweep.compare import train_all
 
     monkeypatch.chdir(tmp_path)
     base = tiny("vanilla", "epochs=1")

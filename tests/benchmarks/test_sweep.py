@@ -15,8 +15,8 @@ from benchmarks.cli import main
 from benchmarks.commands import names
 from benchmarks.sweep import experiments, launch
 from benchmarks.sweep.experiments import EXPERIMENTS, expand
+from benchmarks.sweep.launch import threads_per_job
 from benchmarks.sweep.state import run_states
-from benchmarks.sweep.suite import threads_per_job
 from benchmarks.tables import significance as sig
 from benchmarks.tables.main_table import main_table
 from benchmarks.tables.sweep_runs import finished
