@@ -262,12 +262,13 @@ def frame_metrics(frame: pd.DataFrame, ratios: dict[str, float]) -> dict[str, fl
 
 def time_run(
     config: TrainConfig, *, resume: bool = True, checkpoint_root: Path | None = None,
-    progress: bool = False,
+    progress: bool = False, tags: dict[str, str] | None = None,
 ) -> TimedRun:  # fmt: skip
     """One run of ``comixup-bench sweep timing``: every method timed side by side on this
     process's device (CUDA when present) as ``config`` says (:func:`setup_from_config`), logged
     as one MLflow run of experiment ``timing``. The runner's call shape; a timing run has no
-    checkpoint, so ``resume`` and ``checkpoint_root`` are unused (a rerun times afresh)."""
+    checkpoint, so ``resume`` and ``checkpoint_root`` are unused (a rerun times afresh); ``tags``
+    (the sweep's) are set at the run's creation."""
     import tempfile
 
     import mlflow
@@ -276,7 +277,8 @@ def time_run(
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     setup = setup_from_config(config)
     mlflow.set_experiment(EXPERIMENT)
-    with mlflow.start_run(run_name=f"timing-{config.dataset}-{config.model}") as active:
+    name = f"timing-{config.dataset}-{config.model}"
+    with mlflow.start_run(run_name=name, tags=tags) as active:
         mlflow.log_params(config.to_params())
         mlflow.log_params({f"timing.{k}": str(v) for k, v in dataclasses.asdict(setup).items()})
         mlflow.set_tags(device_tags(device))
