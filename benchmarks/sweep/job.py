@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tempfile
@@ -81,11 +82,11 @@ class SweepJob(submitit.helpers.Checkpointable):
                 f"--nproc-per-node={self.processes}",
                 "-m", "benchmarks.sweep.worker", str(job_file), str(outcome_file),
             ]  # fmt: skip
-            finished = subprocess.run(command, check=False)
-            if finished.returncode != 0 or not outcome_file.exists():
+            returncode = _run_passing_signals_on(command)
+            if returncode != 0 or not outcome_file.exists():
                 raise RuntimeError(
                     f"torchrun with {self.processes} processes exited with status "
-                    f"{finished.returncode}; the ranks' errors are in this job's log."
+                    f"{returncode}; the ranks' errors are in this job's log."
                 )
             return Outcome(**json.loads(outcome_file.read_text()))
 
@@ -98,6 +99,22 @@ class SweepJob(submitit.helpers.Checkpointable):
     def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
         """Run again after a requeue; train() resumes from the run's own checkpoint."""
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
+
+
+def _run_passing_signals_on(command: list[str]) -> int:
+    """Run ``command`` (torchrun) to its end; SIGINT or SIGTERM to this process is passed on
+    to it, which stops its ranks as a lone run stops (KILLED, the checkpoint kept), and the
+    interruption is raised once it has ended. (The local pool gives each job its own process
+    group, so a terminal's Ctrl-C reaches the ranks only this way.)"""
+    from benchmarks.runner import interrupts
+
+    with interrupts.stop_on_signals(), subprocess.Popen(command) as process:
+        try:
+            return process.wait()
+        except KeyboardInterrupt as interrupt:
+            process.send_signal(getattr(interrupt, "signum", signal.SIGINT))
+            process.wait()
+            raise
 
 
 def _runner(run: Run):
