@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from benchmarks.commands._common import add_command, positive_int
@@ -104,103 +103,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except ValueError as error:
-        print(f"comixup-bench sweep: {error}", file=sys.stderr)
-        return 2
+    from benchmarks.sweep import grid, launch
 
-
-def _run(args: argparse.Namespace) -> int:
-    from benchmarks.runner import tracking
-    from benchmarks.sweep import launch
-    from benchmarks.sweep.experiments import expand, get_experiment
-    from benchmarks.sweep.state import DONE, run_states
-
-    runs = expand(args.experiment, scale=args.scale, seeds=args.seeds, overrides=args.set or ())
-    reads = get_experiment(args.experiment).runs_of
-    if reads:
-        print(f"{args.experiment} trains no runs of its own: it reads {reads}'s runs of its "
-              f"settings ({', '.join(sorted({run.setting for run in runs}))}).")  # fmt: skip
-    uri = tracking.tracking_uri()
-    if args.launcher == "slurm":
-        launch.check_cluster_tracking(uri)
-    tracking.check_reachable(uri)
-    import mlflow
-
-    mlflow.set_tracking_uri(uri)
-    states = run_states(runs)
-    if args.status or args.dry_run:
-        print(status_table(states, launching=args.dry_run))
-        return 0
-    todo = [state.run for state in states if state.state != DONE]
-    if not todo:
-        print(f"nothing to launch: all {len(runs)} runs of {args.experiment} are done.")
-        return 0
-    print(f"launching {len(todo)} of {len(runs)} runs of {args.experiment} ({args.launcher}).")
-    failures: list[str] = []
-
-    def report(run, outcome, error) -> None:
-        if error is None:
-            median = outcome.metrics.get("test_top1_error_median_last10")
-            error_text = "" if median is None else f", {median:.2f}%"  # a timing run has none
-            print(f"done    {run.cell} seed {run.seed}: run {outcome.run_id}{error_text}")
-        else:
-            failures.append(run.key)
-            print(f"FAILED  {run.cell} seed {run.seed}: {type(error).__name__}: {error}")
-
-    started = time.perf_counter()
     processes = args.processes_per_run or (
         args.slurm_gpus_per_node if args.launcher == "slurm" and args.slurm_gpus_per_node else 1
     )
-    common = {"checkpoint_root": args.checkpoint_root, "tracking_uri": uri, "processes": processes}
-    if args.launcher == "local":
-        launch.launch_local(todo, jobs=args.jobs, report=report, **common)
-    else:
-        options = launch.SlurmOptions(
-            partition=args.slurm_partition,
-            time=args.slurm_time,
-            gpus_per_node=args.slurm_gpus_per_node,
-            cpus_per_task=args.slurm_cpus_per_task,
-            mem=args.slurm_mem,
-            array_parallelism=args.slurm_array_parallelism,
-            account=args.slurm_account,
-            setup=args.slurm_setup,
-            additional=dict(args.slurm_additional),
+    slurm = launch.SlurmOptions(
+        partition=args.slurm_partition,
+        time=args.slurm_time,
+        gpus_per_node=args.slurm_gpus_per_node,
+        cpus_per_task=args.slurm_cpus_per_task,
+        mem=args.slurm_mem,
+        array_parallelism=args.slurm_array_parallelism,
+        account=args.slurm_account,
+        setup=args.slurm_setup,
+        additional=dict(args.slurm_additional),
+    )
+    how = grid.Launch(
+        launcher=args.launcher,
+        jobs=args.jobs,
+        processes=processes,
+        checkpoint_root=args.checkpoint_root,
+        slurm=slurm,
+        slurm_folder=args.slurm_folder,
+        wait=args.wait,
+    )
+    show = "status" if args.status else "dry-run" if args.dry_run else None
+    try:
+        return grid.sweep(
+            args.experiment,
+            scale=args.scale,
+            seeds=args.seeds,
+            overrides=args.set or (),
+            show=show,
+            how=how,
         )
-        name = f"comixup-{args.experiment}"
-        jobs = launch.submit_slurm(todo, options, folder=args.slurm_folder, name=name, **common)
-        print(f"submitted Slurm job array {jobs[0].job_id.split('_')[0]} ({len(jobs)} tasks).")
-        if not args.wait:
-            print(f"follow it with: comixup-bench sweep {args.experiment} --status")
-            return 0
-        launch.wait_slurm(todo, jobs, report)
-    print(f"{len(todo) - len(failures)} done, {len(failures)} failed, "
-          f"{time.perf_counter() - started:.0f} s.")  # fmt: skip
-    return 1 if failures else 0
-
-
-def status_table(states, *, launching: bool) -> str:
-    import pandas as pd
-
-    from benchmarks.sweep.state import DONE
-
-    variants = any(s.run.changes for s in states)
-    rows = [
-        {
-            "setting": s.run.setting,
-            "method": s.run.method,
-            **({"variant": ", ".join(s.run.changes)} if variants else {}),
-            "seed": s.run.seed,
-            "state": s.state,
-            "MLflow run": s.run_id or "",
-            "error": (s.error or "")[:60] if s.state != DONE else "",
-        }
-        for s in states
-    ]
-    frame = pd.DataFrame(rows)
-    done = sum(s.state == DONE for s in states)
-    head = f"{done} of {len(states)} runs done"
-    if launching:
-        head += f"; a launch would start the other {len(states) - done}"
-    return head + ".\n" + frame.to_string(index=False)
+    except ValueError as error:
+        print(f"comixup-bench sweep: {error}", file=sys.stderr)
+        return 2

@@ -1,1 +1,3 @@
-"""Trained runs evaluated afresh: robustness to background corruption and localisation."""
+"""Trained runs evaluated afresh: robustness to background corruption and localisation (which
+runs: ``selection``; the evaluation: ``robustness``, on ``localization``; the reports:
+``reports``)."""

@@ -2,26 +2,24 @@
 top-1 / top-5 error and weakly supervised localisation (supplement Section 7; the official
 ``comix-localization/eval.py``).
 
-A trained run is found by its MLflow run id; its model comes from the run's ``checkpoint``
-artifact (``checkpoint/last.pt``, logged when the run finished), or, when the store has no
-artifact, from the local checkpoint folder whose ``run.json`` names the run. Images arrive in
-[0, 1] (``BoxedImages``) and are normalised with the training set's mean and std, as the model
-saw them in training. Every (run, set) is evaluated with the official pipeline of
-:mod:`benchmarks.evaluation.localization`; each trained run gets one evaluation run in the MLflow
-experiment ``robustness``, linked by the tag ``evaluates`` (see :func:`log_evaluation`).
+:func:`evaluate_runs` takes the selected runs (``evaluation.selection``) one by one: the model
+from the shared loader (``runner.trained``), the clean, replacement and noise sets of its
+training set (written once, then reused), each set evaluated with the official pipeline of
+:mod:`benchmarks.evaluation.localization`. Images arrive in [0, 1] (``BoxedImages``) and are
+normalised with the training set's mean and std, as the model saw them in training. Each
+trained run gets one evaluation run in the MLflow experiment ``robustness``, linked by the tag
+``evaluates`` (see :func:`log_evaluation`).
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import torch
-from mlflow.exceptions import MlflowException
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -31,28 +29,20 @@ from benchmarks.errors import UserError
 from benchmarks.evaluation.localization import (
     CAM_THRESHOLD,
     IOU_THRESHOLD,
+    SMOOTHING,
     localization_correct,
     localize,
 )
-from benchmarks.models import get_model
-from benchmarks.runner import checkpoint as checkpoints
-from benchmarks.sweep import tags as sweep_tags
+from benchmarks.evaluation.selection import TrainedRun
+from benchmarks.runner import tracking
+from benchmarks.runner.checkpoint import CHECKPOINT_ROOT
+from benchmarks.runner.trained import load_trained
 
 EXPERIMENT = "robustness"
 """The MLflow experiment of the evaluation runs."""
 
 EVALUATES = "evaluates"
 """Tag of an evaluation run: the id of the trained run it evaluates."""
-
-
-@dataclass(frozen=True)
-class TrainedRun:
-    """A finished training run: where it sits in the table and its MLflow id."""
-
-    run_id: str
-    setting: str
-    method: str
-    seed: int
 
 
 @dataclass
@@ -86,27 +76,6 @@ class SetResult:
         }
 
 
-def trained_run(client, run_id: str) -> TrainedRun:
-    """The :class:`TrainedRun` of MLflow run ``run_id``: its sweep cell from the sweep's tags,
-    or ``dataset/model`` and the method and seed from its parameters.
-
-    Raises:
-        UserError: the store has no such run.
-    """
-    try:
-        found = client.get_run(run_id)
-    except MlflowException as error:
-        raise UserError(
-            f"the tracking store has no run {run_id}; check the id (mlflow ui) and "
-            "MLFLOW_TRACKING_URI."
-        ) from error
-    tags, params = found.data.tags, found.data.params
-    setting = tags.get(sweep_tags.SETTING) or f"{params.get('dataset')}/{params.get('model')}"
-    method = tags.get(sweep_tags.METHOD) or params.get("method", "?")
-    seed = int(tags.get(sweep_tags.SEED, params.get("seed", 0)))
-    return TrainedRun(run_id, setting, method, seed)
-
-
 def corrupted_sets(
     dataset: str,
     data_dir: Path | None,
@@ -126,50 +95,6 @@ def corrupted_sets(
     )
     size = dataset_spec(dataset).image_size
     return {name: BoxedImages(folder, size) for name, folder in folders.items()}
-
-
-def _checkpoint_file(run_id: str, folder: Path, checkpoint_root: Path) -> Path:
-    """The run's ``checkpoint/last.pt`` artifact (downloaded into ``folder``), or the local
-    checkpoint whose ``run.json`` names the run."""
-    try:
-        return Path(
-            mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path="checkpoint/last.pt", dst_path=str(folder)
-            )
-        )
-    except (MlflowException, OSError):
-        pass
-    for record in sorted(checkpoint_root.glob(f"*/{checkpoints.RUN_RECORD}")):
-        path = record.with_name("last.pt")
-        if checkpoints.recorded_run(path).get("run_id") == run_id and path.exists():
-            return path
-    raise UserError(
-        f"run {run_id} has no checkpoint: no 'checkpoint/last.pt' artifact in the tracking "
-        f"store and no folder under {checkpoint_root}/ whose run.json names it. Evaluate "
-        "finished runs only (comixup-bench sweep ... --status), or pass --checkpoints DIR."
-    )
-
-
-def _param(params: dict[str, str], key: str):
-    value = params[key]
-    return value if key in ("dataset", "model") else json.loads(value)
-
-
-def load_model(run_id: str, *, checkpoint_root: Path) -> tuple[nn.Module, dict[str, str]]:
-    """The trained model of MLflow run ``run_id`` (eval mode, on the CPU) and its config's
-    parameters (``TrainConfig.to_params``, as the checkpoint stores them)."""
-    with tempfile.TemporaryDirectory() as folder:
-        state = checkpoints.load(_checkpoint_file(run_id, Path(folder), checkpoint_root))
-    params = state.config
-    spec = dataset_spec(params["dataset"])
-    model = get_model(
-        params["model"],
-        spec.num_classes,
-        width=_param(params, "width"),
-        stride=_param(params, "stride"),
-    )
-    model.load_state_dict(state.model)
-    return model.eval(), params
 
 
 def normalizer(dataset: str, device: torch.device):
@@ -249,15 +174,111 @@ def log_evaluation(
     read), an evaluation with other data or another threshold is a run of its own with its
     own provenance (commit, device), and the tag links the two both ways in MLflow's search.
     """
-    mlflow.set_experiment(EXPERIMENT)
     all_tags = tags | {
         EVALUATES: run.run_id,
         "robustness.setting": run.setting,
         "robustness.method": run.method,
         "robustness.seed": str(run.seed),
     }
-    with mlflow.start_run(run_name=f"{run.method}-seed{run.seed}-eval", tags=all_tags) as active:
+    name = f"{run.method}-seed{run.seed}-eval"
+    with tracking.start_run(EXPERIMENT, run_name=name, tags=all_tags) as active:
         mlflow.log_params(params)
         for name, result in results.items():
             mlflow.log_metrics(result.metrics(name) | {f"{name}_images": result.images})
         return active.info.run_id
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the runs are evaluated: where the sets come from, the CAM box threshold, the batch
+    size, the images per method kept for the CAM grid, the local checkpoint folder."""
+
+    data_dir: Path | None = None
+    boxes_dir: Path | None = None
+    corrupted_dir: Path | None = None
+    corruption_seed: int = 0
+    threshold: float = CAM_THRESHOLD
+    batch_size: int = 64
+    examples: int = 6
+    checkpoints: Path = CHECKPOINT_ROOT
+
+
+@dataclass
+class Evaluation:
+    """Every (run, set) evaluated: one row each (``frame``), the table's (setting, method)
+    order, the CAM grid's examples by method and the class names they are drawn with."""
+
+    frame: pd.DataFrame
+    order: list[tuple[str, str]]
+    examples: dict[str, list[Example]]
+    classes: list[str] | None
+
+
+def evaluate_runs(
+    runs: Sequence[TrainedRun], options: Options, *, say: Callable[[str], None] = print
+) -> Evaluation:
+    """Evaluate each of ``runs`` on its training set's three sets, log one evaluation run per
+    trained run, and ``say`` a line per run; the first seed of each method gives the grid's
+    examples."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    tags = tracking.environment_tags(device)
+    rows, examples, classes, sets_by_dataset = [], {}, None, {}
+    for run in runs:
+        trained = load_trained(run.run_id, checkpoint_root=options.checkpoints)
+        dataset = trained.dataset
+        if dataset not in sets_by_dataset:
+            sets_by_dataset[dataset] = corrupted_sets(
+                dataset,
+                options.data_dir,
+                boxes_dir=options.boxes_dir,
+                out_dir=options.corrupted_dir,
+                seed=options.corruption_seed,
+            )
+        evaluation_sets = sets_by_dataset[dataset]
+        clean = evaluation_sets["clean"]
+        keep = [] if run.method in examples else spread_indices(options.examples, len(clean))
+        results = {
+            name: evaluate_set(
+                trained.model,
+                data,
+                training_set=dataset,
+                device=device,
+                batch_size=options.batch_size,
+                threshold=options.threshold,
+                examples=keep if name == "clean" else (),
+            )
+            for name, data in evaluation_sets.items()
+        }
+        eval_id = log_evaluation(run, results, _logged_params(options, evaluation_sets), tags)
+        say(f"{run.setting} {run.method} seed {run.seed}: {_summary(results)}")
+        if keep:
+            examples[run.method] = results["clean"].examples
+            classes = clean.classes
+        for name, result in results.items():
+            rows.append(
+                {
+                    "setting": run.setting, "method": run.method, "seed": run.seed,
+                    "run_id": run.run_id, "eval_run_id": eval_id, "set": name,
+                    "top1_error": result.top1_error, "top5_error": result.top5_error,
+                    "loc_top1": result.loc_top1, "images": result.images,
+                }
+            )  # fmt: skip
+    order = list(dict.fromkeys((run.setting, run.method) for run in runs))
+    return Evaluation(pd.DataFrame(rows), order, examples, classes)
+
+
+def _logged_params(options: Options, sets: dict) -> dict[str, str]:
+    return {
+        "cam_threshold": str(options.threshold),
+        "iou_threshold": str(IOU_THRESHOLD),
+        "cam_smoothing": str(SMOOTHING),
+        "corruption_seed": str(options.corruption_seed),
+        **{f"set.{name}": str(data.root) for name, data in sets.items()},
+    }
+
+
+def _summary(results: dict[str, SetResult]) -> str:
+    return ", ".join(
+        f"{name} top-1 err {r.top1_error:.1f}% loc top-1 {r.loc_top1:.1f}%"
+        for name, r in results.items()
+    )

@@ -8,14 +8,13 @@ same PNGs.
 
 from __future__ import annotations
 
-import json
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from benchmarks.data.spec import DatasetSpec
 from benchmarks.errors import UserError
 from benchmarks.figures import draw
 from benchmarks.figures.mixes import Mix, comixup_mix, pairwise_mixes
@@ -47,60 +46,27 @@ class FigureSet:
     seconds: float = 0.0
 
 
-def load_run_model(run_id: str) -> tuple[torch.nn.Module, dict, str]:
-    """The trained model of MLflow run ``run_id`` (its ``checkpoint/last.pt`` and
-    ``config.json``), its resolved config and a one-line description for captions."""
-    import mlflow
+def load_run_model(run_id: str) -> tuple[torch.nn.Module, DatasetSpec, str]:
+    """The trained model of MLflow run ``run_id`` (``benchmarks.runner.trained``), its
+    dataset's spec and a one-line description for captions."""
+    from benchmarks.runner.trained import load_trained
 
-    from benchmarks.data import dataset_spec
-    from benchmarks.models import get_model
-    from benchmarks.runner.checkpoint import load
-    from benchmarks.runner.tracking import find_run, tracking_uri
-
-    run = find_run(run_id)
-    if run is None:
+    trained = load_trained(run_id)
+    if trained.spec.channels != 3:
         raise UserError(
-            f"the tracking store {tracking_uri()} has no run {run_id}; check the id (`mlflow "
-            "runs list`) or MLFLOW_TRACKING_URI, or leave --run-id out."
+            f"run {run_id} trained on {trained.dataset} ({trained.spec.channels}-channel "
+            "inputs); the figures need a model of RGB images: pass an image run, or leave "
+            "--run-id out."
         )
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            config_file = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path="config.json", dst_path=folder
-            )
-            checkpoint = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path="checkpoint/last.pt", dst_path=folder
-            )
-        except Exception as error:
-            raise UserError(
-                f"run {run_id} has no trained model to take saliency from (its config.json and "
-                "checkpoint/last.pt artifacts, logged when a `comixup-bench train` run "
-                "finishes); pass a finished training run, or leave --run-id out."
-            ) from error
-        config = json.loads(Path(config_file).read_text())
-        state = load(Path(checkpoint))
-    spec = dataset_spec(config["dataset"])
-    if spec.channels != 3:
-        raise UserError(
-            f"run {run_id} trained on {config['dataset']} ({spec.channels}-channel inputs); the "
-            "figures need a model of RGB images: pass an image run, or leave --run-id out."
-        )
-    model = get_model(
-        config["model"], spec.num_classes, width=config.get("width"), stride=config["stride"]
-    )
-    model.load_state_dict(state.model)
-    where = f"{config['method']} {config['model']} on {config['dataset']}"
-    return model, config, f"input gradients of run {run_id} ({where}, at its predicted class)"
+    what = f"input gradients of run {run_id} ({trained.describe()}, at its predicted class)"
+    return trained.model, trained.spec, what
 
 
 def _saliency(batch: PhotoBatch, run_id: str | None) -> tuple[torch.Tensor, str]:
     if run_id is None:
         what = "spectral residual of each photo (Hou & Zhang 2007; no network)"
         return spectral_residual(batch.images), what
-    from benchmarks.data import dataset_spec
-
-    model, config, what = load_run_model(run_id)
-    spec = dataset_spec(config["dataset"])
+    model, spec, what = load_run_model(run_id)
     saliency = model_saliency(
         model, batch.images, image_size=spec.image_size, mean=spec.mean, std=spec.std
     )
@@ -206,14 +172,14 @@ def log_to_mlflow(
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from benchmarks.runner.tracking import environment_tags
+    from benchmarks.runner.tracking import environment_tags, start_run
 
     if run_id is not None:
         client = MlflowClient()
         for path in files:
             client.log_artifact(run_id, str(path), ARTIFACT_PATH)
         return run_id
-    with mlflow.start_run(run_name=f"figures-s{params['seed']}") as run:
+    with start_run(EXPERIMENT, run_name=f"figures-s{params['seed']}") as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
         mlflow.set_tags(environment_tags(torch.device("cpu")))
@@ -233,9 +199,9 @@ def make_figures(
     image_size: int = IMAGE_SIZE,
 ) -> FigureSet:
     """Write the PNGs (and ``figures.md``) to ``out`` and log them to MLflow."""
-    from benchmarks.runner.tracking import setup_tracking
+    from benchmarks.runner.tracking import connect
 
-    setup_tracking(EXPERIMENT)
+    connect()  # before anything is computed: an unreachable store fails first
     start = time.perf_counter()
     batch, saliency, what, mixes = compute(
         seed=seed,

@@ -70,11 +70,18 @@ def check_reachable(uri: str, *, timeout: float = 5.0) -> None:
         ) from error
 
 
-def setup_tracking(experiment: str) -> str:
-    """Point MLflow at the store, check it, select ``experiment``; returns the URI."""
+def connect() -> str:
+    """Point MLflow at the store and check that it answers; returns the URI (for code that
+    reads runs: the sweep's states, the evaluation's selection)."""
     uri = tracking_uri()
     check_reachable(uri)
     mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def setup_tracking(experiment: str) -> str:
+    """Point MLflow at the store, check it, select ``experiment``; returns the URI."""
+    uri = connect()
     mlflow.set_experiment(experiment)
     return uri
 

@@ -12,21 +12,22 @@ or ``--resume``, continues the same MLflow run from the last checkpoint (or, kil
 first checkpoint, from the start: the run id is recorded when the run is created); a run killed
 mid-epoch and resumed ends with the same metrics as an uninterrupted one, because every random
 stream of an epoch follows from the seed (``benchmarks.seeding``), and with one point per step
-of every metric (``runner.tracking``). At its end a run logs its final test-set
-predictions (``predictions.npz``, ``runner.predictions``), from which calibration is
-recomputed without retraining. The run records how it ended: FINISHED only when
-training completed, KILLED on Ctrl-C or SIGTERM (``runner.interrupts``), FAILED with the
-error otherwise; a non-finite loss stops the run naming the batch. Input the user can fix fails
-before any run starts, as a ``UserError`` (``benchmarks.errors``).
+of every metric. The caller's ``tags`` (a sweep's place of the run) are set when the run is
+created. At its end a run logs its final test-set predictions (``predictions.npz``,
+``runner.predictions``). The run records how it ended: FINISHED only when training completed,
+KILLED on Ctrl-C or SIGTERM (``runner.interrupts``), FAILED with the error otherwise; a
+non-finite loss stops the run naming the batch. Input the user can fix fails before any run
+starts, as a ``UserError`` (``benchmarks.errors``).
 
 Under ``torchrun`` (WORLD_SIZE > 1) the model trains as a DistributedDataParallel replica
-(``runner.distributed``), each rank mixes its own shard of the batch and evaluates its share
-of the evaluation sets, and only rank 0 talks to MLflow and writes checkpoints.
+(``runner.distributed``), each rank mixes its own shard of the batch and evaluates its share of
+the evaluation sets, and only rank 0 talks to MLflow and writes checkpoints.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +95,7 @@ class _Run:
     relog_epoch: int | None = None
     """The first epoch of a reopened run, which an earlier attempt may have logged in part."""
     history: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    tags: Mapping[str, str] = field(default_factory=dict)
     method_generator: torch.Generator = field(default_factory=torch.Generator)
 
 
@@ -104,6 +106,7 @@ def train(
     checkpoint_root: Path = CHECKPOINT_ROOT,
     progress: bool = True,
     batch_hook: BatchHook | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Train ``config`` to the end (or early stop), logging to MLflow; see the module docstring.
 
@@ -112,10 +115,12 @@ def train(
         checkpoint_root: folder for the per-run checkpoint folders.
         progress: show a progress bar with the running loss and throughput.
         batch_hook: called after every training batch with (epoch, batch index).
+        tags: set on the MLflow run at its creation; a resumed run keeps those it had.
     """
     world = init_distributed("cuda" if torch.cuda.is_available() else "cpu")
     with user_input():
         run = _build(config, world, pick_device(world), checkpoint_root, progress)
+        run.tags = dict(tags or {})
         _starting_point(run, resume)
     if batch_hook is not None:
         run.ctx.hooks = [*run.ctx.hooks, batch_hook]
@@ -176,7 +181,7 @@ def _open_run(run: _Run) -> None:
     config = run.config
     reopened = bool(run.run_id)
     with interrupts.deferred():
-        run.run_id = tracking.start_training_run(config, run.run_id or None)
+        run.run_id = tracking.start_training_run(config, run.run_id or None, run.tags)
         record_run(run.path, run.run_id, tracking.tracking_uri())
     run.relog_epoch = run.start_epoch if reopened else None
     tracking.log_start(config, run.ctx.method, run.ctx.device, run.world.world_size)
@@ -277,14 +282,8 @@ def _per_rank_batch(config: TrainConfig, phase: Phase | None, world: Distributed
 
 def _train_loader(config: TrainConfig, train_set, phase: Phase | None, world: Distributed):
     batch_size = _per_rank_batch(config, phase, world)
-    return make_loaders(
-        train_set,
-        train_set,
-        batch_size=batch_size,
-        seed=config.seed,
-        workers=config.workers,
-        distributed=world.enabled,
-    )[0]
+    common = {"seed": config.seed, "workers": config.workers, "distributed": world.enabled}
+    return make_loaders(train_set, train_set, batch_size=batch_size, **common)[0]
 
 
 def _epoch_plan(config: TrainConfig, train_set, world: Distributed) -> EpochPlan:

@@ -1,13 +1,18 @@
 """Train every registered method on one configuration and tabulate the runs.
 
 The main job: the same dataset, model, schedule and seed for each method (only the method
-changes), each run logged to MLflow, then one table of test top-1 error (the median of the last
-10 epochs, as the paper reports, with the last and best epochs beside it), expected calibration
-error and median seconds per batch, written to ``reports/`` from the runs' own metrics.
+changes), each run logged to MLflow with its own checkpoint (an interrupted comparison
+resumes where it stopped), then one table of test top-1 error (the median of the last 10
+epochs, as the paper reports, with the last and best epochs beside it), expected calibration
+error and median seconds per batch, written to ``reports/`` from the runs' own metrics. With
+``jobs`` > 1 the methods train in the local pool of ``sweep.launch`` (:func:`run_pool`), that
+many at a time, as a local sweep's runs do.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,9 +21,10 @@ import pandas as pd
 from benchmarks.configs import TrainConfig
 from benchmarks.errors import user_input
 from benchmarks.methods import METHOD_NAMES, get_method
+from benchmarks.runner import tracking
 from benchmarks.runner.evaluate import MEDIAN_WINDOW
-from benchmarks.runner.train import RunResult
-from benchmarks.sweep.suite import train_all
+from benchmarks.runner.train import RunResult, train
+from benchmarks.sweep.launch import run_pool, threads_per_job
 
 
 def compare(
@@ -40,6 +46,82 @@ def compare(
     }
     results = train_all(base, variants, progress=progress, resume=resume, jobs=jobs)
     return comparison_table(results), results
+
+
+def train_all(
+    base: TrainConfig,
+    variants: Mapping[str, Mapping[str, Any]],
+    *,
+    progress: bool = True,
+    resume: bool = True,
+    jobs: int = 1,
+) -> dict[str, RunResult]:
+    """Train ``base`` with each variant's field changes; results by variant label, in the
+    order of ``variants``.
+
+    ``variants`` maps a label (printed as ``== label ==`` before its run when ``progress``) to
+    the :class:`TrainConfig` fields it changes, e.g. ``{"cutmix": {"method": "cutmix"}}``.
+    ``jobs`` > 1 trains that many at a time in the local pool (no per-run progress bar, a
+    line as each ends); a run that fails lets the others finish, then its error is raised,
+    naming its label.
+    """
+    configs = {label: dataclasses.replace(base, **changes) for label, changes in variants.items()}
+    if jobs <= 1 or len(configs) <= 1:
+        results = {}
+        for label, config in configs.items():
+            if progress:
+                print(f"== {label} ==", flush=True)
+            results[label] = train(config, progress=progress, resume=resume)
+        return results
+    return _train_side_by_side(configs, jobs=jobs, progress=progress, resume=resume)
+
+
+def _train_side_by_side(
+    configs: dict[str, TrainConfig], *, jobs: int, progress: bool, resume: bool
+) -> dict[str, RunResult]:
+    from tqdm import tqdm
+
+    # Made here, once: processes that each create a new SQLite store race on its migrations.
+    for dataset in dict.fromkeys(config.dataset for config in configs.values()):
+        tracking.setup_tracking(dataset)
+    labels = list(configs)
+    jobs = min(jobs, len(configs))
+    threads = threads_per_job(jobs)
+    tasks = [
+        functools.partial(train, config, resume=resume, progress=False)
+        for config in configs.values()
+    ]
+    results: dict[str, RunResult] = {}
+    failures: dict[str, BaseException] = {}
+    if progress:
+        print(f"== {', '.join(labels)}: {jobs} at a time, {threads} thread(s) each ==")
+    bar = tqdm(total=len(tasks), desc="runs", unit="run", disable=not progress)
+
+    def ended(index: int, result: RunResult | None, error: BaseException | None) -> None:
+        label = labels[index]
+        if error is None:
+            results[label] = result
+        else:
+            failures[label] = error
+        bar.update()
+        bar.write(f"{'done' if error is None else 'FAILED'} {label}" + _summary(result, error))
+
+    try:
+        run_pool(tasks, jobs=jobs, threads=threads, ended=ended)
+    finally:
+        bar.close()
+    if failures:
+        label, error = next(iter(failures.items()))
+        error.add_note(f"while training {label} (compare ran every other method to its end)")
+        raise error
+    return {label: results[label] for label in labels}
+
+
+def _summary(result: RunResult | None, error: BaseException | None) -> str:
+    if error is not None:
+        return f": {type(error).__name__}: {error}"
+    error_last = result.metrics.get("test_top1_error_last", float("nan"))
+    return f": run {result.run_id[:8]}, last-epoch test error {error_last:.2f}%"
 
 
 def check_methods(
@@ -110,8 +192,6 @@ def notes(config: TrainConfig, results: dict[str, RunResult] | None = None, jobs
         "(`mlflow ui --backend-store-uri sqlite:///mlflow.db`)."
     )
     if jobs > 1 and results and len(results) > 1:
-        from benchmarks.sweep.suite import threads_per_job
-
         threads = threads_per_job(min(jobs, len(results)))
         text += (
             f" The methods trained {min(jobs, len(results))} at a time, {threads} thread(s) "

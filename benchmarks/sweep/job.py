@@ -1,7 +1,10 @@
 """One sweep run as a job: what a launcher executes in a worker process or a Slurm job.
 
 :class:`SweepJob` trains its run through the runner (``runner.train.train``), which resumes
-from the run's checkpoint into the same MLflow run whenever one exists. It is a submitit
+from the run's checkpoint into the same MLflow run whenever one exists, and hands it the run's
+sweep tags (``sweep.tags.run_tags``), which the runner sets when it creates the MLflow run. The
+tags follow from the job's :class:`Run`, so a job pickled before they were an argument (its
+attributes are the same) runs as it is. It is a submitit
 ``Checkpointable``: on Slurm's time-limit or preemption signal, submitit calls
 :meth:`SweepJob.checkpoint`, which hands back the same job to run again; the requeued job then
 resumes from the last checkpoint the runner wrote (at the end of each epoch), so nothing else
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,9 +53,8 @@ class SweepJob(submitit.helpers.Checkpointable):
         self.processes = processes
 
     def __call__(self) -> Outcome:
-        # The MLflow run is created inside train(); the sweep's tags reach it through the
-        # run-context plugin (benchmarks.sweep.tags), which reads this variable.
-        os.environ[tags.ENV] = json.dumps(tags.run_tags(self.run))
+        # The tracking URI goes to the environment, not to mlflow: torchrun's processes
+        # inherit it, and the runner's tracking.start_run reads it there.
         os.environ["MLFLOW_TRACKING_URI"] = self.tracking_uri
         try:
             return self._train() if self.processes == 1 else self._torchrun()
@@ -62,7 +65,11 @@ class SweepJob(submitit.helpers.Checkpointable):
     def _train(self) -> Outcome:
         root = experiment_checkpoints(self.run, self.checkpoint_root)
         result = _runner(self.run)(
-            self.run.config, resume=True, checkpoint_root=root, progress=False
+            self.run.config,
+            resume=True,
+            checkpoint_root=root,
+            progress=False,
+            tags=tags.run_tags(self.run),
         )
         return Outcome(self.run.key, result.run_id, result.metrics)
 
@@ -75,11 +82,11 @@ class SweepJob(submitit.helpers.Checkpointable):
                 f"--nproc-per-node={self.processes}",
                 "-m", "benchmarks.sweep.worker", str(job_file), str(outcome_file),
             ]  # fmt: skip
-            finished = subprocess.run(command, check=False)
-            if finished.returncode != 0 or not outcome_file.exists():
+            returncode = _run_passing_signals_on(command)
+            if returncode != 0 or not outcome_file.exists():
                 raise RuntimeError(
                     f"torchrun with {self.processes} processes exited with status "
-                    f"{finished.returncode}; the ranks' errors are in this job's log."
+                    f"{returncode}; the ranks' errors are in this job's log."
                 )
             return Outcome(**json.loads(outcome_file.read_text()))
 
@@ -94,9 +101,26 @@ class SweepJob(submitit.helpers.Checkpointable):
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
 
 
+def _run_passing_signals_on(command: list[str]) -> int:
+    """Run ``command`` (torchrun) to its end; SIGINT or SIGTERM to this process is passed on
+    to it, which stops its ranks as a lone run stops (KILLED, the checkpoint kept), and the
+    interruption is raised once it has ended. (The local pool gives each job its own process
+    group, so a terminal's Ctrl-C reaches the ranks only this way.)"""
+    from benchmarks.runner import interrupts
+
+    with interrupts.stop_on_signals(), subprocess.Popen(command) as process:
+        try:
+            return process.wait()
+        except KeyboardInterrupt as interrupt:
+            process.send_signal(getattr(interrupt, "signum", signal.SIGINT))
+            process.wait()
+            raise
+
+
 def _runner(run: Run):
     """What executes ``run``: the training runner, or for a timing experiment the side-by-side
-    timing of every method (same call shape, returns a run id and metrics)."""
+    timing of every method (same call shape, ``tags`` included; returns a run id and
+    metrics)."""
     from benchmarks.sweep.experiments import get_experiment
 
     if get_experiment(run.experiment).kind == "timing":
@@ -118,16 +142,17 @@ def experiment_checkpoints(run: Run, checkpoint_root: Path) -> Path:
 
 def record_failure(run: Run, error: BaseException) -> None:
     """A run that failed before the runner created its MLflow run (bad data, a model that does
-    not fit) still gets one, FAILED with the error, so the sweep's status shows the failure."""
+    not fit) still gets one, with the run's sweep tags, FAILED with the error, so the sweep's
+    status shows the failure."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
+    from benchmarks.runner import tracking
     from benchmarks.sweep.state import TODO, run_states
 
     if run_states([run], MlflowClient())[0].state != TODO:
         return  # the runner created the run and recorded how it ended
-    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
-    mlflow.set_experiment(run.config.dataset)
-    mlflow.start_run(run_name=f"{run.method}-{run.config.model}-s{run.seed}")
+    name = f"{run.method}-{run.config.model}-s{run.seed}"
+    tracking.start_run(run.config.dataset, run_name=name, tags=tags.run_tags(run))
     mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:5000])
     mlflow.end_run("FAILED")

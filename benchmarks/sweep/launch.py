@@ -1,22 +1,32 @@
-"""Launchers: run a sweep's runs on this machine's processes or as a Slurm job array.
+"""Launchers: run a grid of runs on this machine's processes or as a Slurm job array.
 
-Both execute :class:`benchmarks.sweep.job.SweepJob` s. ``local`` runs ``jobs`` at a time, each
-in a fresh process (its own memory, and its share of the cores as torch threads); ``slurm``
-submits one submitit job array, whose tasks log to the tracking server named by
-``MLFLOW_TRACKING_URI`` and are requeued through submitit's checkpointing hook when they hit
-their time limit or are preempted.
+``local`` is the one local pool (:func:`run_pool`), behind both ``sweep --launcher local``
+(:func:`launch_local`: :class:`benchmarks.sweep.job.SweepJob` s) and ``compare --jobs N``
+(``sweep.compare``: one training run per method): ``jobs`` tasks at a time, each in a fresh
+process (its own memory, and its share of the cores as torch threads: ``cores // jobs``,
+measured in ``docs/design.md``: on two cores the main job takes as long either way). A signal
+that stops the launcher (Ctrl-C, ``timeout``'s SIGTERM) is passed on to the runs still training,
+which stop as a lone run does: KILLED, the epoch done kept, and the next launch resumes each
+into the same MLflow run. ``slurm`` submits one submitit job array, whose tasks log to the
+tracking server named by ``MLFLOW_TRACKING_URI`` and are requeued through submitit's
+checkpointing hook when they hit their time limit or are preempted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import re
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from benchmarks.runner import interrupts
 from benchmarks.sweep.experiments import Run
 from benchmarks.sweep.job import Outcome, SweepJob
 
@@ -91,6 +101,69 @@ class SlurmOptions:
         return {key: value for key, value in chosen.items() if value is not None}
 
 
+def threads_per_job(jobs: int) -> int:
+    """Each of ``jobs`` processes' share of the cores (at least one)."""
+    from comixup.parallel import available_cores
+
+    return max(1, available_cores() // jobs)
+
+
+def limit_threads(threads: int) -> None:
+    """Torch's intra-op threads in this process: a side-by-side run's share of the cores
+    (measured: two 2-thread runs on 2 cores take about twice as long as two 1-thread runs)."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+Ended = Callable[[int, Any, BaseException | None], None]
+"""Hears of a task as it ends: its index, its result (None when it failed), its error."""
+
+
+def run_pool(tasks: Sequence[Callable[[], Any]], *, jobs: int, threads: int, ended: Ended) -> None:
+    """Call each of ``tasks`` (picklable), ``jobs`` at a time, each in a fresh spawned
+    process with ``threads`` torch threads; ``ended`` hears of each as it ends. A failing task
+    lets the others run to their end. SIGINT or SIGTERM to this process is passed on to every
+    task still running, which ends as its own signal handling says (the runner: KILLED, with
+    its checkpoint); the pool then waits for them and raises the interruption."""
+    context = multiprocessing.get_context("spawn")
+    workers = context.SimpleQueue()  # each process's pid, to pass a signal on
+    with interrupts.stop_on_signals():
+        pool = ProcessPoolExecutor(
+            max(1, min(jobs, len(tasks))),
+            mp_context=context,
+            max_tasks_per_child=1,
+            initializer=_start_worker,
+            initargs=(threads, workers),
+        )
+        try:
+            futures = {pool.submit(task): index for index, task in enumerate(tasks)}
+            for future in as_completed(futures):
+                error = future.exception()
+                ended(futures[future], None if error else future.result(), error)
+        except KeyboardInterrupt as interrupt:
+            _pass_on(workers, getattr(interrupt, "signum", signal.SIGINT))
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _start_worker(threads: int, workers) -> None:
+    """A worker's start: its own process group (so that a terminal's Ctrl-C reaches the
+    parent alone, which passes it on once), its share of the cores, its pid to the parent."""
+    os.setpgrp()
+    limit_threads(threads)
+    workers.put(os.getpid())
+
+
+def _pass_on(workers, signum: int) -> None:
+    """Send ``signum`` to every worker still alive (a worker that has ended is skipped)."""
+    while not workers.empty():
+        pid = workers.get()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
 Report = Callable[[Run, Outcome | None, BaseException | None], None]
 
 
@@ -103,26 +176,16 @@ def launch_local(
     report: Report,
     processes: int = 1,
 ) -> None:
-    """Train ``runs``, ``jobs`` at a time, each in a fresh process (``processes`` > 1: under
-    torchrun); ``report`` hears of each run as it ends (its outcome, or the error it failed
-    with)."""
-    from benchmarks.sweep.suite import limit_threads, threads_per_job
-
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        jobs,
-        mp_context=context,
-        max_tasks_per_child=1,
-        initializer=limit_threads,
-        initargs=(threads_per_job(jobs * processes),),
-    ) as pool:
-        futures = {
-            pool.submit(SweepJob(run, checkpoint_root, tracking_uri, processes)): run
-            for run in runs
-        }
-        for future in as_completed(futures):
-            error = future.exception()
-            report(futures[future], None if error else future.result(), error)
+    """Train ``runs`` in the local pool, ``jobs`` at a time (``processes`` > 1: each under
+    torchrun, the cores shared among ``jobs * processes``); ``report`` hears of each run as it
+    ends (its outcome, or the error it failed with)."""
+    tasks = [SweepJob(run, checkpoint_root, tracking_uri, processes) for run in runs]
+    run_pool(
+        tasks,
+        jobs=jobs,
+        threads=threads_per_job(jobs * processes),
+        ended=lambda index, outcome, error: report(runs[index], outcome, error),
+    )
 
 
 def submit_slurm(

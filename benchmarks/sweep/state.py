@@ -76,3 +76,29 @@ def _state(run: Run, found: list) -> RunState:
         dict(chosen.data.metrics),
         chosen.data.tags.get("error"),
     )
+
+
+def status_table(states: Sequence[RunState], *, launching: bool) -> str:
+    """Every run's state, one row each, under a line counting those done (``launching``: and
+    saying how many a launch would start)."""
+    import pandas as pd
+
+    variants = any(s.run.changes for s in states)
+    rows = [
+        {
+            "setting": s.run.setting,
+            "method": s.run.method,
+            **({"variant": ", ".join(s.run.changes)} if variants else {}),
+            "seed": s.run.seed,
+            "state": s.state,
+            "MLflow run": s.run_id or "",
+            "error": (s.error or "")[:60] if s.state != DONE else "",
+        }
+        for s in states
+    ]
+    frame = pd.DataFrame(rows)
+    done = sum(s.state == DONE for s in states)
+    head = f"{done} of {len(states)} runs done"
+    if launching:
+        head += f"; a launch would start the other {len(states) - done}"
+    return head + ".\n" + frame.to_string(index=False)

@@ -14,7 +14,6 @@ from sweep_fixtures import TINY, tiny_set
 from benchmarks.cli import main
 from benchmarks.configs import preset
 from benchmarks.methods import METHOD_NAMES
-from benchmarks.sweep import tags
 from benchmarks.sweep.experiments import ALL_METHODS, expand, get_experiment
 from benchmarks.sweep.job import SweepJob
 from benchmarks.tables import datasets
@@ -88,7 +87,6 @@ def store(tmp_path_factory):
     ]
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)  # the runs' artifacts go under the store's folder
-        patch.setenv(tags.ENV, "")
         patch.setenv("MLFLOW_TRACKING_URI", uri)
         for run in runs:
             SweepJob(run, root / "checkpoints", uri)()

@@ -463,7 +463,7 @@ def test_sigterm_to_compare_stops_every_side_by_side_run_and_the_rerun_resumes_t
 
 
 def test_a_failing_run_lets_the_other_finish_and_names_its_method(store, tmp_path, monkeypatch):
-    from benchmarks.sweep.suite import train_all
+    from benchmarks.sweep.compare import train_all
 
     monkeypatch.chdir(tmp_path)
     base = tiny("vanilla", "epochs=1")
@@ -487,3 +487,62 @@ def test_the_checkpoint_and_the_sweep_key_share_one_run_identity():
     moved = dataclasses.replace(run.config, data_dir="/elsewhere", workers=7, download=True)
     assert run_digest(moved) == digest
     assert run_digest(dataclasses.replace(run.config, lr=run.config.lr * 2)) != digest
+
+
+# --- one door to MLflow, one trained-model loader ----------------------------------------------
+
+
+def test_every_mlflow_run_is_opened_through_tracking_start_run():
+    """``mlflow.start_run`` (or a client's ``create_run``) is called in runner/tracking.py
+    alone: every run of the suite gets the store check, the experiment and its creation tags
+    in one place."""
+    import ast
+
+    root = Path(__file__).parents[2] / "benchmarks"
+    door = root / "runner" / "tracking.py"
+    callers = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            opens = (
+                isinstance(node, ast.Attribute) and node.attr in ("start_run", "create_run")
+            ) or (
+                isinstance(node, ast.ImportFrom)
+                and (node.module or "").startswith("mlflow")
+                and any(alias.name == "start_run" for alias in node.names)
+            )
+            if opens and path != door and not _is_tracking_door(node):
+                callers.append(f"{path.relative_to(root.parent)}:{node.lineno}")
+    assert not callers, f"MLflow runs opened outside benchmarks/runner/tracking.py: {callers}"
+
+
+def _is_tracking_door(node) -> bool:
+    """``tracking.start_run`` (the door itself, called through its module)."""
+    import ast
+
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "start_run"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "tracking"
+    )
+
+
+def test_the_trained_model_loader_reads_the_artifact_else_the_local_checkpoint(store, tmp_path):
+    from benchmarks.runner.trained import load_trained
+
+    result = train(tiny("cutmix", "epochs=1"), checkpoint_root=tmp_path / "ckpt", progress=False)
+    trained = load_trained(result.run_id, checkpoint_root=tmp_path / "elsewhere")
+    assert not trained.model.training and trained.dataset == "builtin"
+    assert trained.describe() == "cutmix preactresnet18 on builtin"
+    expected = load(result.checkpoint_path).model
+    assert all(torch.equal(trained.model.state_dict()[k], v) for k, v in expected.items())
+    # The store loses its artifacts: the local checkpoint that names the run stands in.
+    client = MlflowClient(store)
+    artifacts = Path(client.get_run(result.run_id).info.artifact_uri.removeprefix("file://"))
+    shutil.rmtree(artifacts / "checkpoint")
+    local = load_trained(result.run_id, checkpoint_root=tmp_path / "ckpt")
+    assert all(torch.equal(local.model.state_dict()[k], v) for k, v in expected.items())
+    with pytest.raises(UserError, match=r"has no checkpoint: no 'checkpoint/last\.pt' artifact"):
+        load_trained(result.run_id, checkpoint_root=tmp_path / "elsewhere")
+    with pytest.raises(UserError, match="has no run 0000"):
+        load_trained("0" * 32)

@@ -3,20 +3,26 @@ real runs in a private MLflow store, and the statistics of the tables."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
+import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 from scipy import stats
-from sweep_fixtures import tiny_set
+from sweep_fixtures import TINY, tiny_set
 
 from benchmarks.cli import main
 from benchmarks.commands import names
-from benchmarks.sweep import experiments, launch
-from benchmarks.sweep.experiments import EXPERIMENTS, expand
+from benchmarks.errors import UserError
+from benchmarks.sweep import experiments, launch, tags
+from benchmarks.sweep.experiments import EXPERIMENTS, Run, expand
+from benchmarks.sweep.job import SweepJob
+from benchmarks.sweep.launch import threads_per_job
 from benchmarks.sweep.state import run_states
-from benchmarks.sweep.suite import threads_per_job
 from benchmarks.tables import significance as sig
 from benchmarks.tables.main_table import main_table
 from benchmarks.tables.sweep_runs import finished
@@ -198,3 +204,50 @@ def test_a_run_with_two_processes_trains_under_torchrun(tmp_path, monkeypatch, c
         steps = [m.step for m in client.get_metric_history(state.run_id, "test_top1_error")]
         assert sorted(steps) == [0, 1]
     assert len(client.search_runs([e.experiment_id for e in client.search_experiments()])) == 2
+
+
+OLD_JOB = Path(__file__).parent / "old_jobs" / "sweepjob-180fda1.pkl"
+"""A :class:`SweepJob` pickled by the code of commit 180fda1 (whose tags reached the runner
+through an environment variable and an MLflow plugin): the smoke significance sweep's
+puzzle_mix seed 0, tiny, its checkpoint root and store under /old."""
+
+
+def test_a_job_pickled_by_the_old_code_runs_and_its_run_carries_the_sweep_tags(
+    tmp_path, monkeypatch
+):
+    """A requeued Slurm job, or one waiting in a queue, was pickled by the code it was
+    submitted with: it unpickles into today's classes and runs, tagged as before."""
+    job = pickle.loads(OLD_JOB.read_bytes())
+    assert type(job) is SweepJob and type(job.run) is Run
+    assert job.run.key == expand("significance", scale="smoke", seeds=1, overrides=TINY)[0].key
+    monkeypatch.chdir(tmp_path)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    job.checkpoint_root, job.tracking_uri = tmp_path / "checkpoints", store
+    outcome = job()
+    run = MlflowClient(store).get_run(outcome.run_id)
+    assert run.info.status == "FINISHED"
+    expected = tags.run_tags(job.run)
+    assert {key: run.data.tags.get(key) for key in expected} == expected
+    assert not any(name.startswith("COMIXUP_SWEEP") for name in os.environ)
+    [state] = run_states([job.run], MlflowClient(store))
+    assert state.state == "done" and state.run_id == outcome.run_id
+
+
+def test_a_run_that_fails_before_training_gets_a_failed_run_with_its_sweep_tags(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    run = expand("significance", scale="smoke", seeds=1, overrides=TINY)[0]
+    nowhere = dataclasses.replace(run.config, dataset="cifar100", data_dir=str(tmp_path / "no"))
+    broken = dataclasses.replace(run, config=nowhere)
+    with pytest.raises(UserError):
+        SweepJob(broken, tmp_path / "checkpoints", store)()
+    [state] = run_states([broken], MlflowClient(store))
+    assert state.state == "failed" and "CIFAR-100 not found" in state.error
+    logged = MlflowClient(store).get_run(state.run_id)
+    assert logged.info.status == "FAILED"
+    assert logged.data.tags[tags.KEY] == broken.key
+    assert logged.data.tags[tags.METHOD] == "puzzle_mix"

@@ -15,7 +15,6 @@ from sweep_fixtures import TINY, tiny_set
 from benchmarks.cli import main
 from benchmarks.configs import preset
 from benchmarks.data import speech_builtin
-from benchmarks.sweep import tags
 from benchmarks.sweep.experiments import (
     SENSITIVITY_ROWS,
     SPEECH_SMOKE,
@@ -97,7 +96,6 @@ def test_the_speech_grid_keeps_the_speech_protocol():
 def _train(runs, root, uri) -> None:
     """Each run through the sweep's own job, in this process."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(tags.ENV, "")
         patch.setenv("MLFLOW_TRACKING_URI", uri)
         for run in runs:
             SweepJob(run, root / "checkpoints", uri)()

@@ -232,3 +232,21 @@ def test_early_stopping_after_patience_epochs_without_improvement(store, tmp_pat
     assert tags["early_stopped_epoch"] == "1"
     again = train(config, checkpoint_root=tmp_path, progress=False)  # stays stopped
     assert again.history == result.history
+
+
+def test_tags_are_set_at_creation_and_a_resumed_run_keeps_its_own(store, tmp_path):
+    config = tiny_config("vanilla", epochs=2)
+
+    def kill(epoch: int, batch: int) -> None:
+        if (epoch, batch) == (1, 0):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, checkpoint_root=tmp_path, progress=False, batch_hook=kill, tags={"a": 1})
+    client = MlflowClient(store)
+    [killed] = client.search_runs([client.get_experiment_by_name("builtin").experiment_id])
+    assert killed.info.status == "KILLED" and killed.data.tags["a"] == "1"
+    resumed = train(config, checkpoint_root=tmp_path, progress=False, tags={"a": "2", "b": "3"})
+    assert resumed.run_id == killed.info.run_id
+    tags = client.get_run(resumed.run_id).data.tags
+    assert tags["a"] == "1" and "b" not in tags
