@@ -19,7 +19,7 @@ import argparse
 from pathlib import Path
 
 from benchmarks.commands._common import add_command
-from benchmarks.commands.names import BOXED_DATASETS
+from benchmarks.data import BOXED_DATASETS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

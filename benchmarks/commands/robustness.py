@@ -26,7 +26,7 @@ from pathlib import Path
 
 from benchmarks.commands._common import add_command, add_out, fail, positive_int
 from benchmarks.commands._training import add_set_option
-from benchmarks.commands.names import SCALES
+from benchmarks.sweep.experiments import SCALES
 
 ROBUSTNESS_EXPERIMENTS = ("main", "datasets")
 """The sweeps with settings on a set with boxes."""

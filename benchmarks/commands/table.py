@@ -31,7 +31,7 @@ import importlib
 import sys
 
 from benchmarks.commands._common import add_command, add_out
-from benchmarks.commands.names import TABLE_EXPERIMENTS
+from benchmarks.sweep.experiments import EXPERIMENTS as TABLE_EXPERIMENTS
 
 GRID_TABLES = {
     "sensitivity": "sensitivity",

@@ -16,9 +16,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.sweep.experiments import Run
-from benchmarks.sweep.job import Outcome, SweepJob
+
+if TYPE_CHECKING:  # the job imports submitit and the runner; naming LAUNCHERS must not
+    from benchmarks.sweep.job import Outcome
 
 LAUNCHERS = ("local", "slurm")
 
@@ -91,7 +94,7 @@ class SlurmOptions:
         return {key: value for key, value in chosen.items() if value is not None}
 
 
-Report = Callable[[Run, Outcome | None, BaseException | None], None]
+Report = Callable[[Run, "Outcome | None", BaseException | None], None]
 
 
 def launch_local(
@@ -106,6 +109,7 @@ def launch_local(
     """Train ``runs``, ``jobs`` at a time, each in a fresh process (``processes`` > 1: under
     torchrun); ``report`` hears of each run as it ends (its outcome, or the error it failed
     with)."""
+    from benchmarks.sweep.job import SweepJob
     from benchmarks.sweep.suite import limit_threads, threads_per_job
 
     context = multiprocessing.get_context("spawn")
@@ -138,6 +142,8 @@ def submit_slurm(
     """Submit ``runs`` as one job array; the submitit jobs, in the order of ``runs``. A run
     with ``processes`` > 1 trains under torchrun inside its job, one process per GPU."""
     import submitit
+
+    from benchmarks.sweep.job import SweepJob
 
     check_cluster_tracking(tracking_uri)
     executor = submitit.AutoExecutor(

@@ -12,20 +12,13 @@ from scipy import stats
 from sweep_fixtures import tiny_set
 
 from benchmarks.cli import main
-from benchmarks.commands import names
-from benchmarks.sweep import experiments, launch
-from benchmarks.sweep.experiments import EXPERIMENTS, expand
+from benchmarks.sweep import launch
+from benchmarks.sweep.experiments import expand
 from benchmarks.sweep.state import run_states
 from benchmarks.sweep.suite import threads_per_job
 from benchmarks.tables import significance as sig
 from benchmarks.tables.main_table import main_table
 from benchmarks.tables.sweep_runs import finished
-
-
-def test_names_match_the_registries():
-    assert tuple(EXPERIMENTS) == names.SWEEP_EXPERIMENTS
-    assert names.SCALES == experiments.SCALES
-    assert names.LAUNCHERS == launch.LAUNCHERS
 
 
 def test_the_paper_grids():
