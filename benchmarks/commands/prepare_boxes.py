@@ -44,6 +44,5 @@ def run(args: argparse.Namespace) -> int:
     folders = prepare_corrupted_sets(
         args.dataset, args.data_dir, seed=args.seed, out_dir=args.out, boxes_dir=args.boxes_dir
     )
-    for name, folder in folders.items():
-        print(f"{name}: {folder}")
+    print(*(f"{name}: {folder}" for name, folder in folders.items()), sep="\n")
     return 0
