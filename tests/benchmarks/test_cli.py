@@ -135,6 +135,23 @@ def test_help_as_typed_imports_no_torch_pandas_mlflow_or_matplotlib(argv):
     assert sorted(name for name in imported if name.startswith(HEAVY)) == []
 
 
+def test_help_marks_each_shortcut_with_the_command_it_is_a_shortcut_of(capsys):
+    from benchmarks.commands._common import SHORTCUTS
+
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    lines = " ".join(capsys.readouterr().out.split())
+    assert set(SHORTCUTS) <= set(COMMANDS)
+    for shortcut, of in SHORTCUTS.items():
+        assert f"[= {of}]" in lines, shortcut
+        target, *selection = of.split(",")[0].split()
+        assert target in COMMANDS and target not in SHORTCUTS, of
+        if selection:  # e.g. table speech: an experiment the command accepts
+            subparsers = _subparsers(cli.get_parser())
+            assert subparsers[target].parse_args(selection).experiment == selection[0]
+    assert lines.count("[= ") == len(SHORTCUTS) + 1  # and the description that explains it
+
+
 def _refused(argv: list[str], capsys) -> str:
     """Parse ``argv``, expecting argparse's refusal (exit 2); returns what it printed."""
     with pytest.raises(SystemExit) as exit_info:
