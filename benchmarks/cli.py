@@ -1,7 +1,9 @@
 """The ``comixup-bench`` command line: the top-level parser and the entry point.
 
 Each command lives in its own module of :mod:`benchmarks.commands`; this file only puts them
-together. ``python -m benchmarks.cli`` works too (``torchrun ... -m benchmarks.cli train``).
+together, in the order of ``benchmarks.commands.COMMANDS``, the shortcuts marked as
+``benchmarks.commands._common.SHORTCUTS`` says. ``python -m benchmarks.cli`` works too
+(``torchrun ... -m benchmarks.cli train``).
 
 How a command ends: status 0 when it did its work; a user error (``benchmarks.errors``: a bad
 option or override, missing data, an unreachable tracking server, an unreadable checkpoint)
@@ -25,7 +27,10 @@ from benchmarks.runner import interrupts
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="comixup-bench",
-        description="Reproduce the Co-Mixup paper's tables and compare mixup methods.",
+        description=(
+            "Reproduce the Co-Mixup paper's tables and compare mixup methods. A command marked "
+            "[= table speech] is a shortcut of that command (the paper's table names)."
+        ),
         epilog=examples(
             "comixup-bench compare  # the main job: every method on the boxed digits",
             "comixup-bench compare --dataset builtin --epochs 2 --limit-batches 5",

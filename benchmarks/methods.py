@@ -16,28 +16,41 @@ grid {0.2, 1.0, 2.0}, and say so in their experiment config.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from baselines.cutmix import CutMixConfig, CutMixMethod
-from baselines.input_mixup import InputMixupConfig, InputMixupMethod
-from baselines.manifold_mixup import ManifoldMixupConfig, ManifoldMixupMethod
-from baselines.puzzle_mix import PuzzleMixConfig, PuzzleMixMethod
-from baselines.vanilla import VanillaMethod
-from baselines.vat import VATConfig, VATMethod
-from comixup.config import CoMixupConfig
-from comixup.method import CoMixupMethod, Method
+if TYPE_CHECKING:
+    from comixup.method import Method
 
-_REGISTRY: dict[str, tuple[Callable[..., Method], type | None]] = {
-    "vanilla": (VanillaMethod, None),
-    "input_mixup": (InputMixupMethod, InputMixupConfig),
-    "manifold_mixup": (ManifoldMixupMethod, ManifoldMixupConfig),
-    "cutmix": (CutMixMethod, CutMixConfig),
-    "puzzle_mix": (PuzzleMixMethod, PuzzleMixConfig),
-    "comixup": (CoMixupMethod, CoMixupConfig),
-    "vat": (VATMethod, VATConfig),
+
+class MethodEntry(NamedTuple):
+    """Where a method is: its module and the names, in it, of its method class and of its
+    config dataclass (None for a method without settings)."""
+
+    module: str
+    method: str
+    config: str | None = None
+
+
+METHODS: dict[str, MethodEntry] = {
+    "vanilla": MethodEntry("baselines.vanilla", "VanillaMethod"),
+    "input_mixup": MethodEntry("baselines.input_mixup", "InputMixupMethod", "InputMixupConfig"),
+    "manifold_mixup": MethodEntry(
+        "baselines.manifold_mixup", "ManifoldMixupMethod", "ManifoldMixupConfig"
+    ),
+    "cutmix": MethodEntry("baselines.cutmix", "CutMixMethod", "CutMixConfig"),
+    "puzzle_mix": MethodEntry("baselines.puzzle_mix", "PuzzleMixMethod", "PuzzleMixConfig"),
+    "comixup": MethodEntry("comixup.method", "CoMixupMethod", "CoMixupConfig"),
+    "vat": MethodEntry("baselines.vat", "VATMethod", "VATConfig"),
 }
-METHOD_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+"""The method registry, name -> :class:`MethodEntry`. Its module is imported on first use,
+so that naming the methods (the command line's choices, ``--help``) imports no torch. The
+method class is built as ``Method(num_classes=...)``, or with ``config=Config(...)`` when it
+has a config, and has ``loss(model, x, y, *, generator=None, grad_scale=None) -> (loss,
+stats)`` (:class:`comixup.method.Method`). A new method is one module and one line here."""
+
+METHOD_NAMES: tuple[str, ...] = tuple(METHODS)
+"""The registered methods, in the registry's order."""
 
 DATASET_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     "cifar100": {
@@ -60,11 +73,24 @@ DATASET_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
 """Per-dataset overrides of the config defaults, from the official README commands."""
 
 
+def _entry(name: str) -> MethodEntry:
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; known methods: {', '.join(METHODS)}.")
+    return METHODS[name]
+
+
+def method_class(name: str) -> type:
+    """The class of method ``name``, imported from its module."""
+    entry = _entry(name)
+    return getattr(importlib.import_module(entry.module), entry.method)
+
+
 def method_config_class(name: str) -> type | None:
     """The config dataclass of method ``name`` (None for a method without settings)."""
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown method {name!r}; known methods: {', '.join(METHOD_NAMES)}.")
-    return _REGISTRY[name][1]
+    entry = _entry(name)
+    if entry.config is None:
+        return None
+    return getattr(importlib.import_module(entry.module), entry.config)
 
 
 def get_method(
@@ -76,15 +102,14 @@ def get_method(
         ValueError: for an unknown method name (listing the known ones) or an override that
             is not a field of the method's config (listing the fields).
     """
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown method {name!r}; known methods: {', '.join(METHOD_NAMES)}.")
+    builder = method_class(name)
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
-    method_class, config_class = _REGISTRY[name]
+    config_class = method_config_class(name)
     if config_class is None:
         if overrides:
             raise ValueError(f"method {name!r} takes no settings, got {sorted(overrides)}.")
-        return method_class(num_classes=num_classes)
+        return builder(num_classes=num_classes)
     fields = {field.name for field in dataclasses.fields(config_class)}
     unknown = sorted(set(overrides) - fields)
     if unknown:
@@ -95,7 +120,7 @@ def get_method(
     settings = {**DATASET_DEFAULTS.get(dataset, {}).get(name, {}), **overrides}
     if fields >= PIXEL_FIELDS:
         settings = pixel_normalisation(name, dataset) | settings
-    return method_class(num_classes=num_classes, config=config_class(**settings))
+    return builder(num_classes=num_classes, config=config_class(**settings))
 
 
 PIXEL_FIELDS = frozenset({"data_mean", "data_std"})

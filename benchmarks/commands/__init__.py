@@ -1,14 +1,17 @@
 """The sub-commands of ``comixup-bench``, one module each.
 
 Every module has ``register(subparsers)``, which adds its parser and sets ``handler=run``,
-and ``run(args) -> int``, which does the work. Its docstring is its help (first line: the
-summary in ``comixup-bench --help``; the rest: the description) and its ``EXAMPLES`` close
-that help. Registering imports nothing heavy: torch, MLflow, pandas and the runner are
-imported inside ``run``, so ``comixup-bench --help`` answers at once; the names the options
-accept are the constants of :mod:`benchmarks.commands.names`. A new command is one module
-here and one entry in :data:`COMMANDS`; shared pieces are in ``_common`` (help layout,
-argument types, ``--out``), ``_training`` (options of the commands that train) and
-``_analysis`` (options of the algorithm-analysis commands).
+and ``run(args) -> int``, which parses nothing more, makes one call and prints. Its docstring
+is its help (first line: the summary in ``comixup-bench --help``; the rest: the description)
+and its ``EXAMPLES`` close that help. Registering imports nothing heavy: torch, MLflow, pandas
+and the runner are imported inside ``run``, and the names the options accept are read from the
+registries (``benchmarks.methods.METHODS``, ``benchmarks.models.MODELS``,
+``benchmarks.configs.PRESETS``, ``benchmarks.sweep.experiments.EXPERIMENTS``, ...), which import
+their targets only on use, so ``comixup-bench --help`` answers at once. A new command is one
+module here and one entry in :data:`COMMANDS`; shared pieces are in ``_common`` (help layout,
+argument types, ``--out``, the :data:`~benchmarks.commands._common.SHORTCUTS` that ``--help``
+marks ``[= ...]``), ``_training`` (options of the commands that train) and ``_analysis``
+(options of the algorithm-analysis commands).
 """
 
 from __future__ import annotations
@@ -37,26 +40,27 @@ from benchmarks.commands import (
 )
 
 COMMANDS = (
-    table2,
-    table3,
-    table4,
-    figure2,
-    analysis,
-    figures,
-    table5,
-    make_speech_builtin,
     train,
     compare,
     sweep,
     table,
+    table5,
     ttest,
     robustness,
     timing,
     report,
+    analysis,
+    table2,
+    table3,
+    table4,
+    figure2,
+    figures,
+    make_speech_builtin,
     prepare_tiny_imagenet,
     prepare_boxes,
 )
-"""The command modules, in the order ``--help`` lists them."""
+"""The command modules, in the order ``--help`` lists them: each shortcut after the command
+it is a shortcut of."""
 
 
 def register_all(subparsers: argparse._SubParsersAction) -> None:

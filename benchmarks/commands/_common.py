@@ -1,14 +1,15 @@
 """The helpers every command shares: the help layout, argument types, the common options and
 how a command stops on a user error.
 
-Nothing here imports torch or the runner: building the parser (and so ``--help``) stays fast.
+Nothing here imports torch or the runner: building the parser (and so ``--help``) stays fast;
+the names the options accept come from the registries, which import nothing heavy either.
 """
 
 from __future__ import annotations
 
 import argparse
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import NoReturn
 
@@ -52,6 +53,18 @@ def examples(*commands: str) -> str:
     return "examples:\n" + "\n".join(f"  {command}" for command in commands)
 
 
+SHORTCUTS = {
+    "table5": "table speech",
+    "ttest": "table significance",
+    "table2": "analysis, Table 2 only",
+    "table3": "analysis, Table 3 only",
+    "table4": "analysis, Table 4 only",
+    "figure2": "analysis, Figure 2 only",
+}
+"""The commands kept as documented shortcuts of another (the paper's table names), and what
+they are the same as; ``--help`` marks them ``[= table speech]``."""
+
+
 def add_command(
     subparsers: argparse._SubParsersAction,
     name: str,
@@ -60,13 +73,15 @@ def add_command(
 ) -> argparse.ArgumentParser:
     """The parser of command ``name``, run by ``run``, with its help from its module docstring
     ``doc``: the first line is the summary in ``comixup-bench --help``, the next paragraph the
-    description, and the indented lines under ``Examples:`` close the command's help."""
+    description, and the indented lines under ``Examples:`` close the command's help. A
+    command of :data:`SHORTCUTS` says there which command it is a shortcut of."""
     text, _, example_block = (doc or name).partition("\nExamples:\n")  # doc is None under -OO
     summary, _, description = text.strip().partition("\n\n")
     example_lines = [line.strip() for line in example_block.splitlines() if line.strip()]
+    shortcut = f" [= {SHORTCUTS[name]}]" if name in SHORTCUTS else ""
     parser = subparsers.add_parser(
         name,
-        help=" ".join(summary.split()).rstrip("."),
+        help=" ".join(summary.split()).rstrip(".") + shortcut,
         description=" ".join(description.split()) or summary,
         epilog=examples(*example_lines) if example_lines else None,
         formatter_class=HelpFormatter,
@@ -76,10 +91,10 @@ def add_command(
 
 
 def add_name_list(
-    parser: argparse.ArgumentParser, flag: str, names: tuple[str, ...], *, metavar: str, what: str
+    parser: argparse.ArgumentParser, flag: str, names: Collection[str], *, metavar: str, what: str
 ) -> None:
-    """``flag NAME [NAME ...]``: one or more of ``names`` (all by default), checked by argparse
-    before anything loads."""
+    """``flag NAME [NAME ...]``: one or more of ``names`` (all by default; a registry's keys, read
+    when the parser is built), checked by argparse before anything loads."""
     parser.add_argument(
         flag,
         nargs="+",

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from benchmarks.commands._common import assignment, positive_int
-from benchmarks.commands.names import DATASETS, MODELS
+from benchmarks.configs import PRESETS as DATASETS
+from benchmarks.models import MODELS
 
 if TYPE_CHECKING:
     from benchmarks.configs import TrainConfig

@@ -18,8 +18,8 @@ import argparse
 
 from benchmarks.commands import _training
 from benchmarks.commands._common import add_command, add_name_list, add_no_progress, add_out
-from benchmarks.commands.names import METHODS
 from benchmarks.errors import user_input
+from benchmarks.methods import METHODS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -60,10 +60,14 @@ def run(args: argparse.Namespace) -> int:
         imagenet_dir=args.imagenet_dir,
         command=command_line(),
     )
-    for name, counts in result.sources.items():
-        mean = sum(counts) / len(counts)
-        print(f"{name}: {mean:.2f} inputs per output ({min(counts)}-{max(counts)})")
+    print(*(_sources_line(name, counts) for name, counts in result.sources.items()), sep="\n")
     print(f"saliency: {result.saliency}")
     print(f"wrote {', '.join(str(path) for path in result.files)} in {result.seconds:.1f} s")
     print(f"MLflow run {result.run_id} (artifacts under figures/)")
     return 0
+
+
+def _sources_line(name: str, counts: list[int]) -> str:
+    """How many inputs the outputs of figure ``name`` mix: mean (min-max)."""
+    mean = sum(counts) / len(counts)
+    return f"{name}: {mean:.2f} inputs per output ({min(counts)}-{max(counts)})"

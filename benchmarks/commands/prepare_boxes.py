@@ -19,7 +19,7 @@ import argparse
 from pathlib import Path
 
 from benchmarks.commands._common import add_command
-from benchmarks.commands.names import BOXED_DATASETS
+from benchmarks.data import BOXED_DATASETS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +44,5 @@ def run(args: argparse.Namespace) -> int:
     folders = prepare_corrupted_sets(
         args.dataset, args.data_dir, seed=args.seed, out_dir=args.out, boxes_dir=args.boxes_dir
     )
-    for name, folder in folders.items():
-        print(f"{name}: {folder}")
+    print(*(f"{name}: {folder}" for name, folder in folders.items()), sep="\n")
     return 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 
 from benchmarks.commands._common import add_command, add_out, positive_int
-from benchmarks.commands.names import SCALES
+from benchmarks.sweep.experiments import SCALES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from benchmarks.commands._common import add_command, add_out, fail, positive_int
 from benchmarks.commands._training import add_set_option
-from benchmarks.commands.names import SCALES
 from benchmarks.evaluation.selection import EXPERIMENTS
+from benchmarks.sweep.experiments import SCALES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

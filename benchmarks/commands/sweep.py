@@ -23,7 +23,9 @@ from pathlib import Path
 
 from benchmarks.commands._common import add_command, positive_int
 from benchmarks.commands._training import add_set_option
-from benchmarks.commands.names import LAUNCHERS, SCALES, SWEEP_EXPERIMENTS
+from benchmarks.sweep.experiments import EXPERIMENTS as SWEEP_EXPERIMENTS
+from benchmarks.sweep.experiments import SCALES
+from benchmarks.sweep.launch import LAUNCHERS
 
 
 def key_value(text: str) -> tuple[str, str]:

@@ -22,7 +22,8 @@ from benchmarks.commands._common import (
     add_out,
     positive_int,
 )
-from benchmarks.commands.names import METHODS, MODELS
+from benchmarks.methods import METHODS
+from benchmarks.models import MODELS
 
 MODEL = "preactresnet18"
 """``benchmarks.runner.timing.TimingSetup``'s model (CIFAR-100's)."""

@@ -15,8 +15,8 @@ import argparse
 
 from benchmarks.commands import _training
 from benchmarks.commands._common import add_command, add_no_progress, fail
-from benchmarks.commands.names import METHODS
 from benchmarks.errors import user_input
+from benchmarks.methods import METHODS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

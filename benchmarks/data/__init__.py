@@ -31,31 +31,25 @@ data raises ``DatasetNotFoundError`` with the folder looked in and the command t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from pathlib import Path
-from typing import NamedTuple
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from torch.utils.data import Dataset
-
-from benchmarks.data import (
-    boxed_builtin,
-    builtin,
-    cifar,
-    imagenet,
-    imagenet_boxes,
-    speech,
-    speech_builtin,
-    tiny_imagenet,
-)
-from benchmarks.data.boxes import BoxedImages
-from benchmarks.data.checks import check_dataset
-from benchmarks.data.loaders import make_loaders
 from benchmarks.data.spec import DatasetNotFoundError, DatasetSpec
-from benchmarks.data.speech_builtin import make_speech_builtin
-from benchmarks.data.tiny_imagenet import prepare_tiny_imagenet
+
+if TYPE_CHECKING:
+    from torch.utils.data import Dataset
+
+    from benchmarks.data.boxes import BoxedImages
+    from benchmarks.data.checks import check_dataset
+    from benchmarks.data.loaders import make_loaders
+    from benchmarks.data.speech_builtin import make_speech_builtin
+    from benchmarks.data.tiny_imagenet import prepare_tiny_imagenet
 
 __all__ = [
     "BOXED_DATASETS",
+    "DATASETS",
     "DATASET_NAMES",
     "DatasetNotFoundError",
     "DatasetSpec",
@@ -71,6 +65,22 @@ __all__ = [
     "set_train_crop",
 ]
 
+_FUNCTIONS = {
+    "check_dataset": "benchmarks.data.checks",
+    "make_loaders": "benchmarks.data.loaders",
+    "make_speech_builtin": "benchmarks.data.speech_builtin",
+    "prepare_tiny_imagenet": "benchmarks.data.tiny_imagenet",
+}
+"""The functions this package exports from its modules, by the module that defines them."""
+
+
+def __getattr__(name: str) -> Any:
+    """``from benchmarks.data import make_loaders`` imports its module (and torch) then, not
+    when the registry is read."""
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(_FUNCTIONS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 class Splits(NamedTuple):
     """The sets of one dataset: train (with training augmentation), test, and validation where
@@ -81,24 +91,26 @@ class Splits(NamedTuple):
     val: Dataset | None = None
 
 
-_Builder = Callable[..., tuple[Dataset, ...]]
-"""``(data_dir, *, download) -> (train, test)`` or ``(train, test, val)``."""
-_REGISTRY: dict[str, tuple[DatasetSpec, _Builder]] = {
-    "cifar100": (cifar.SPEC, cifar.build),
-    "tiny-imagenet": (tiny_imagenet.SPEC, tiny_imagenet.build),
-    "imagenet": (imagenet.SPEC, imagenet.build),
-    "builtin": (builtin.SPEC, builtin.build),
-    "boxed-digits": (boxed_builtin.SPEC, boxed_builtin.build),
-    "speechcommands": (speech.SPEC, speech.build),
-    "speech-builtin": (speech_builtin.SPEC, speech_builtin.build),
+DATASETS: dict[str, str] = {
+    "cifar100": "benchmarks.data.cifar",
+    "tiny-imagenet": "benchmarks.data.tiny_imagenet",
+    "imagenet": "benchmarks.data.imagenet",
+    "builtin": "benchmarks.data.builtin",
+    "boxed-digits": "benchmarks.data.boxed_builtin",
+    "speechcommands": "benchmarks.data.speech",
+    "speech-builtin": "benchmarks.data.speech_builtin",
 }
-DATASET_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+"""The dataset registry: name -> the module that has its ``SPEC`` (:class:`DatasetSpec`) and
+``build(data_dir, *, download) -> (train, test)`` or ``(train, test, val)``. The module is
+imported on first use, so that naming the datasets imports no torch."""
+DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
+"""The registered datasets, in the registry's order."""
 
 
-def _entry(name: str) -> tuple[DatasetSpec, _Builder]:
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASET_NAMES)}.")
-    return _REGISTRY[name]
+def _module(name: str) -> ModuleType:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}.")
+    return importlib.import_module(DATASETS[name])
 
 
 def dataset_spec(name: str) -> DatasetSpec:
@@ -107,7 +119,7 @@ def dataset_spec(name: str) -> DatasetSpec:
     Raises:
         ValueError: for an unknown name (listing ``DATASET_NAMES``).
     """
-    return _entry(name)[0]
+    return _module(name).SPEC
 
 
 def build_datasets(
@@ -133,7 +145,7 @@ def build_datasets(
 def build_splits(name: str, data_dir: str | Path | None, *, download: bool = False) -> Splits:
     """Train, test and (where the dataset has one, else None) validation set of ``name``;
     arguments and errors as :func:`build_datasets`."""
-    return Splits(*_entry(name)[1](data_dir, download=download))
+    return Splits(*_module(name).build(data_dir, download=download))
 
 
 BOXED_DATASETS: tuple[str, ...] = ("boxed-digits", "imagenet")
@@ -153,8 +165,12 @@ def build_boxed_test_set(
             get them.
     """
     if name == "boxed-digits":
+        from benchmarks.data import boxed_builtin
+
         return boxed_builtin.boxed_test_set(data_dir)
     if name == "imagenet":
+        from benchmarks.data import imagenet_boxes
+
         return imagenet_boxes.val_boxes(data_dir, boxes_dir=boxes_dir)
     raise ValueError(
         f"dataset {name!r} has no bounding boxes; datasets with boxes: {', '.join(BOXED_DATASETS)}."
@@ -168,4 +184,6 @@ def set_train_crop(train_set: Dataset, name: str, crop_size: int, min_scale: flo
         raise ValueError(
             f"training phases with a crop size are defined for imagenet, not {name!r}."
         )
+    from benchmarks.data import imagenet
+
     train_set.transform = imagenet.train_transform(crop_size, min_scale)

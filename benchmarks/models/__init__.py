@@ -32,17 +32,21 @@ layers) at their natural input sizes and accept others.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
-from benchmarks.models.preactresnet import PreActResNet18
-from benchmarks.models.resnet50 import ResNet50
-from benchmarks.models.resnext import CifarResNeXt
-from benchmarks.models.speech import VGG11, LeNet
-from benchmarks.models.wide_resnet import WideResNet
+    from benchmarks.models.preactresnet import PreActResNet18
+    from benchmarks.models.resnet50 import ResNet50
+    from benchmarks.models.resnext import CifarResNeXt
+    from benchmarks.models.speech import VGG11, LeNet
+    from benchmarks.models.wide_resnet import WideResNet
 
 __all__ = [
+    "MODELS",
     "MODEL_NAMES",
     "VGG11",
     "CifarResNeXt",
@@ -53,18 +57,42 @@ __all__ = [
     "get_model",
 ]
 
+_CLASSES = {
+    "PreActResNet18": "benchmarks.models.preactresnet",
+    "ResNet50": "benchmarks.models.resnet50",
+    "CifarResNeXt": "benchmarks.models.resnext",
+    "LeNet": "benchmarks.models.speech",
+    "VGG11": "benchmarks.models.speech",
+    "WideResNet": "benchmarks.models.wide_resnet",
+}
+"""The model classes this package exports, by the module that defines them."""
+
+
+def __getattr__(name: str) -> Any:
+    """``from benchmarks.models import PreActResNet18`` imports the class's module (and torch)
+    then, not when the registry is read."""
+    if name in _CLASSES:
+        return getattr(importlib.import_module(_CLASSES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def _preactresnet18(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    from benchmarks.models.preactresnet import PreActResNet18
+
     return PreActResNet18(num_classes, width=64 if width is None else width, stride=stride)
 
 
 def _wrn16_8(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    from benchmarks.models.wide_resnet import WideResNet
+
     return WideResNet(
         num_classes, depth=16, width=16 * 8 if width is None else width, stride=stride
     )
 
 
 def _resnext29_4_24(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    from benchmarks.models.resnext import CifarResNeXt
+
     return CifarResNeXt(
         num_classes,
         depth=29,
@@ -76,6 +104,8 @@ def _resnext29_4_24(num_classes: int, width: int | None, stride: int) -> nn.Modu
 
 
 def _resnet50(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    from benchmarks.models.resnet50 import ResNet50
+
     if width is not None:
         raise ValueError(
             f"resnet50 has torchvision's fixed widths; got width={width}, pass width=None (or "
@@ -85,16 +115,20 @@ def _resnet50(num_classes: int, width: int | None, stride: int) -> nn.Module:
 
 
 def _lenet(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    from benchmarks.models.speech import LeNet
+
     del stride  # the reference's strides
     return LeNet(num_classes, width=20 if width is None else width)
 
 
 def _vgg11(num_classes: int, width: int | None, stride: int) -> nn.Module:
+    from benchmarks.models.speech import VGG11
+
     del stride
     return VGG11(num_classes, width=64 if width is None else width)
 
 
-_REGISTRY: dict[str, Callable[[int, int | None, int], nn.Module]] = {
+MODELS: dict[str, Callable[[int, int | None, int], nn.Module]] = {
     "preactresnet18": _preactresnet18,
     "wrn16_8": _wrn16_8,
     "resnext29_4_24": _resnext29_4_24,
@@ -102,7 +136,11 @@ _REGISTRY: dict[str, Callable[[int, int | None, int], nn.Module]] = {
     "lenet": _lenet,
     "vgg11": _vgg11,
 }
-MODEL_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+"""The model registry: name -> ``build(num_classes, width, stride)``, which imports its model's
+module (and so torch) when called, so that naming the models (the command line's choices)
+imports no torch. A new model is one module and one builder here."""
+MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
+"""The registered models, in the registry's order."""
 SPECTROGRAM_MODELS = ("lenet", "vgg11")
 """The speech nets: one-channel spectrograms in; every other model takes RGB images."""
 
@@ -114,7 +152,7 @@ def check_model_fits(name: str, channels: int, dataset: str) -> None:
         fitting = (
             SPECTROGRAM_MODELS
             if channels == 1
-            else tuple(model for model in MODEL_NAMES if model not in SPECTROGRAM_MODELS)
+            else tuple(model for model in MODELS if model not in SPECTROGRAM_MODELS)
         )
         raise ValueError(
             f"model {name!r} takes {takes}-channel inputs but dataset {dataset!r} has "
@@ -138,11 +176,11 @@ def get_model(
         ValueError: for an unknown name (listing ``MODEL_NAMES``), a non-positive
             ``num_classes``, ``width`` or ``stride``, or a width the model cannot take.
     """
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}.")
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}.")
     for label, value in (("num_classes", num_classes), ("stride", stride), ("width", width)):
         if value is None and label == "width":
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{label} must be a positive integer, got {value!r}.")
-    return _REGISTRY[name](num_classes, width, stride)
+    return MODELS[name](num_classes, width, stride)

@@ -14,14 +14,14 @@ on a laptop in minutes.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.configs import TrainConfig, apply_overrides, preset
 from benchmarks.configs.base import Phase
 from benchmarks.runner.identity import run_digest
-from comixup.config import CoMixupConfig
 
 SCALES = ("paper", "smoke")
 
@@ -83,7 +83,7 @@ class Experiment:
     smoke_seeds: int = 2
     smoke_settings: tuple[Setting, ...] = (Setting("builtin", "preactresnet18"),)
     """The settings at ``--scale smoke``: the built-in set, CIFAR-sized models only."""
-    variants: tuple[Variant, ...] = (Variant(),)
+    variants: Sequence[Variant] = (Variant(),)
     """Applied to every setting and method: the grid's third axis (one empty by default)."""
     smoke: dict[str, Any] | None = None
     """The config changes at ``--scale smoke`` (None: :data:`SMOKE`)."""
@@ -97,6 +97,26 @@ class Experiment:
     def settings_at(self, scale: str) -> tuple[Setting, ...]:
         """The settings the experiment runs at ``scale``."""
         return self.settings if scale == "paper" else self.smoke_settings
+
+
+class DeferredVariants(Sequence[Variant]):
+    """The variants ``make()`` returns, made on first use: Table 7's need ``CoMixupConfig``'s
+    defaults, and importing ``comixup`` loads torch, which naming the experiments must not."""
+
+    def __init__(self, make: Callable[[], Sequence[Variant]]) -> None:
+        self.made = functools.cache(lambda: tuple(make()))
+
+    def __getitem__(self, index):
+        return self.made()[index]
+
+    def __len__(self) -> int:
+        return len(self.made())
+
+
+def comixup_sensitivity() -> tuple[Variant, ...]:
+    from comixup.config import CoMixupConfig
+
+    return one_at_a_time("comixup", CoMixupConfig(), SENSITIVITY_ROWS)
 
 
 def one_at_a_time(method: str, defaults: Any, rows: dict[str, tuple[str, tuple]]):
@@ -175,7 +195,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         "Co-Mixup's hyperparameters one at a time (Table 7)",
         settings=(Setting("cifar100", "preactresnet18"),),
         methods=("comixup",),
-        variants=one_at_a_time("comixup", CoMixupConfig(), SENSITIVITY_ROWS),
+        variants=DeferredVariants(comixup_sensitivity),
         seeds=3,
         smoke_seeds=1,
     ),
@@ -362,16 +382,8 @@ def cells(
                     assignments = [*variant.overrides, *overrides]
                     if assignments:
                         config = apply_overrides(config, assignments)
-                    run = Run(
-                        experiment.runs_of or name,
-                        scale,
-                        setting.name,
-                        method,
-                        seed,
-                        config,
-                        variant.overrides,
-                    )
-                    found.append((variant, run))
+                    cell = (setting.name, method, seed, config, variant.overrides)
+                    found.append((variant, Run(experiment.runs_of or name, scale, *cell)))
     return found
 
 

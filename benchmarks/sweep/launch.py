@@ -24,11 +24,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.runner import interrupts
 from benchmarks.sweep.experiments import Run
-from benchmarks.sweep.job import Outcome, SweepJob
+
+if TYPE_CHECKING:  # the job imports submitit and the runner; naming LAUNCHERS must not
+    from benchmarks.sweep.job import Outcome
 
 LAUNCHERS = ("local", "slurm")
 
@@ -164,7 +166,7 @@ def _pass_on(workers, signum: int) -> None:
             os.kill(pid, signum)
 
 
-Report = Callable[[Run, Outcome | None, BaseException | None], None]
+Report = Callable[[Run, "Outcome | None", BaseException | None], None]
 
 
 def launch_local(
@@ -179,6 +181,8 @@ def launch_local(
     """Train ``runs`` in the local pool, ``jobs`` at a time (``processes`` > 1: each under
     torchrun, the cores shared among ``jobs * processes``); ``report`` hears of each run as it
     ends (its outcome, or the error it failed with)."""
+    from benchmarks.sweep.job import SweepJob
+
     tasks = [SweepJob(run, checkpoint_root, tracking_uri, processes) for run in runs]
     run_pool(
         tasks,
@@ -201,6 +205,8 @@ def submit_slurm(
     """Submit ``runs`` as one job array; the submitit jobs, in the order of ``runs``. A run
     with ``processes`` > 1 trains under torchrun inside its job, one process per GPU."""
     import submitit
+
+    from benchmarks.sweep.job import SweepJob
 
     check_cluster_tracking(tracking_uri)
     executor = submitit.AutoExecutor(

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from benchmarks import cli, commands
-from benchmarks.commands import _analysis, _training, names
+from benchmarks.commands import _analysis, _training
 
 
 def test_table2_writes_markdown_and_csv(tmp_path, capsys):
@@ -72,9 +72,14 @@ HEAVY = (
     "pandas",
     "numpy",
     "matplotlib",
+    "scipy",
+    "submitit",
+    "comixup",
+    "baselines",
     "benchmarks.runner.train",
     "benchmarks.tables.",  # the registry itself (benchmarks.tables) is light; no table loads
 )
+"""What building the parser must not import: it would make ``--help`` take seconds."""
 
 HELP_SCRIPT = """
 import sys
@@ -108,6 +113,43 @@ def test_help_of_every_command_imports_nothing_heavy():
     assert done.stdout.count("examples:") == len(COMMANDS) + 1
     for command in COMMANDS:
         assert f"comixup-bench {command} " in done.stdout, command
+
+
+def _imported(argv: list[str]) -> set[str]:
+    """The modules ``python -m benchmarks.cli *argv`` imports, from ``-X importtime``."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "benchmarks.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    return {line.rsplit("|", 1)[1].strip() for line in lines[1:]}  # the first is the header
+
+
+@pytest.mark.parametrize("argv", [["--help"], *([command, "--help"] for command in COMMANDS)])
+def test_help_as_typed_imports_no_torch_pandas_mlflow_or_matplotlib(argv):
+    imported = _imported(argv)
+    assert "benchmarks.commands" in imported and "benchmarks.methods" in imported  # it works
+    assert sorted(name for name in imported if name.startswith(HEAVY)) == []
+
+
+def test_help_marks_each_shortcut_with_the_command_it_is_a_shortcut_of(capsys):
+    from benchmarks.commands._common import SHORTCUTS
+
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    lines = " ".join(capsys.readouterr().out.split())
+    assert set(SHORTCUTS) <= set(COMMANDS)
+    for shortcut, of in SHORTCUTS.items():
+        assert f"[= {of}]" in lines, shortcut
+        target, *selection = of.split(",")[0].split()
+        assert target in COMMANDS and target not in SHORTCUTS, of
+        if selection:  # e.g. table speech: an experiment the command accepts
+            subparsers = _subparsers(cli.get_parser())
+            assert subparsers[target].parse_args(selection).experiment == selection[0]
+    assert lines.count("[= ") == len(SHORTCUTS) + 1  # and the description that explains it
 
 
 def _refused(argv: list[str], capsys) -> str:
@@ -182,22 +224,24 @@ def test_options_apply_in_order_shortcuts_then_set_then_switches():
     assert config.dataset == "builtin"
 
 
-# --- The light constants agree with the registries and the tables' own defaults -------------
+# --- The commands' names and defaults agree with the tables ---------------------------------
 
 
-def test_names_equal_the_registries():
+def test_table5_reads_registered_methods_and_the_speech_presets_models():
     from benchmarks.configs import PRESETS
-    from benchmarks.methods import METHOD_NAMES
-    from benchmarks.models import MODEL_NAMES
+    from benchmarks.methods import METHODS
+    from benchmarks.models import MODELS
+    from benchmarks.sweep.experiments import EXPERIMENTS
     from benchmarks.tables import table5
 
-    assert names.METHODS == METHOD_NAMES
-    assert names.MODELS == MODEL_NAMES
-    assert tuple(sorted(PRESETS)) == names.DATASETS
-    assert tuple(table5.MODELS) == names.TABLE5_MODELS
-    assert tuple(table5.METHODS) == names.TABLE5_METHODS
-    assert set(names.TABLE5_METHODS) <= set(METHOD_NAMES)
-    assert set(names.TABLE5_MODELS) <= set(MODEL_NAMES)
+    assert set(table5.METHODS) <= set(METHODS) and set(table5.MODELS) <= set(MODELS)
+    speech = EXPERIMENTS["speech"]
+    for setting in (*speech.settings, *speech.smoke_settings):
+        assert setting.model in table5.MODELS
+        assert PRESETS[setting.dataset].model in table5.MODELS
+
+
+def test_timing_offers_the_labeling_backends():
     from benchmarks.commands import timing as timing_command
     from benchmarks.runner import timing
     from benchmarks.runner.batch_timer import PHASES
@@ -206,8 +250,6 @@ def test_names_equal_the_registries():
 
     assert timing_command.BACKENDS == timing.BACKENDS == timing_table.BACKENDS == BACKENDS
     assert timing_table.PHASES == PHASES
-    for dataset in names.SPEECH_DATASETS:
-        assert PRESETS[dataset].model in names.TABLE5_MODELS
 
 
 def _default(function, name):

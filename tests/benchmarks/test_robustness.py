@@ -10,7 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from benchmarks.cli import main
-from benchmarks.commands import names
+from benchmarks.configs import PRESETS
 from benchmarks.data import BOXED_DATASETS
 from benchmarks.evaluation.robustness import spread_indices
 from benchmarks.sweep.experiments import EXPERIMENTS
@@ -27,7 +27,7 @@ against the robustness command's clean set)."""
 def test_the_smoke_sweep_has_a_boxed_setting():
     smoke = EXPERIMENTS["main"].smoke_settings
     assert {s.dataset for s in smoke} & set(BOXED_DATASETS)
-    assert set(BOXED_DATASETS) <= set(names.DATASETS)
+    assert set(BOXED_DATASETS) <= set(PRESETS)
 
 
 def test_grid_images_spread_over_the_set():

@@ -16,22 +16,15 @@ from scipy import stats
 from sweep_fixtures import TINY, tiny_set
 
 from benchmarks.cli import main
-from benchmarks.commands import names
 from benchmarks.errors import UserError
-from benchmarks.sweep import experiments, launch, tags
-from benchmarks.sweep.experiments import EXPERIMENTS, Run, expand
+from benchmarks.sweep import launch, tags
+from benchmarks.sweep.experiments import Run, expand
 from benchmarks.sweep.job import SweepJob
 from benchmarks.sweep.launch import threads_per_job
 from benchmarks.sweep.state import run_states
 from benchmarks.tables import significance as sig
 from benchmarks.tables.main_table import main_table
 from benchmarks.tables.sweep_runs import finished
-
-
-def test_names_match_the_registries():
-    assert tuple(EXPERIMENTS) == names.SWEEP_EXPERIMENTS
-    assert names.SCALES == experiments.SCALES
-    assert names.LAUNCHERS == launch.LAUNCHERS
 
 
 def test_the_paper_grids():
