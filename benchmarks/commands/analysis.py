@@ -34,7 +34,6 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print(path.read_text())
-    for section in sections:
-        print(f"{section.name}: MLflow run {section.run_id}")
+    print("\n".join(f"{section.name}: MLflow run {section.run_id}" for section in sections))
     print(f"wrote {path}")
     return 0

@@ -35,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     _analysis.show_section(section)
-    for panel, slope in section.extra.items():
-        print(f"fitted growth over {figure2.AXES[panel]}: slope {slope:.3f} (log-log)")
+    slopes = section.extra.items()
+    print(
+        "\n".join(
+            f"fitted growth over {figure2.AXES[k]}: slope {v:.3f} (log-log)" for k, v in slopes
+        )
+    )
     return 0

@@ -90,6 +90,5 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"comixup-bench robustness: {error}", file=sys.stderr)
         return 2
-    for path in paths:
-        print(f"wrote {path}")
+    print("\n".join(f"wrote {path}" for path in paths))
     return 0
