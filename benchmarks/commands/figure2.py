@@ -1,4 +1,4 @@
-"""Supplement Figure 2: Algorithm 1's time per batch over |L| and over m (shortcut of: analysis).
+"""Supplement Figure 2: Algorithm 1's time per batch over |L| and over m.
 
 Mean ms per solve over --trials problems, over |L| (m = 20) and over m (|L| = 3), with the
 fitted log-log slopes; writes reports/figure2.{png,csv,md} and one MLflow run. A shortcut of

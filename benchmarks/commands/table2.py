@@ -1,4 +1,4 @@
-"""Supplement Table 2: solver vs brute force vs random guess (shortcut of: analysis).
+"""Supplement Table 2: solver vs brute force vs random guess.
 
 Algorithm 1 against exact brute force and random guess (supplement Table 2), for normalised
 and un-normalised costs; writes reports/table2.{md,csv} and one MLflow run. A shortcut of

@@ -1,4 +1,4 @@
-"""Supplement Table 3: f of Algorithm 1, Narasimhan-Bilmes, random guess (shortcut of: analysis).
+"""Supplement Table 3: f of Algorithm 1, Narasimhan-Bilmes, random guess.
 
 Mean (std) f over random problems with m = m' in --sizes (4x4 grid, paper defaults); writes
 reports/table3.{md,csv} and one MLflow run. A shortcut of ``comixup-bench analysis``'s part

@@ -1,4 +1,4 @@
-"""Supplement Table 4: convergence time of Algorithm 1, Narasimhan-Bilmes (shortcut of: analysis).
+"""Supplement Table 4: convergence time of Algorithm 1, Narasimhan-Bilmes.
 
 Mean seconds until each algorithm stops on Table 3's problems; writes reports/table4.{md,csv}
 and one MLflow run. A shortcut of ``comixup-bench analysis``'s part (the same

@@ -1,4 +1,4 @@
-"""Table 5, Speech Commands (a shortcut of: comixup-bench table speech).
+"""Table 5, Speech Commands.
 
 A documented shortcut of ``comixup-bench table speech`` (the same implementation,
 ``benchmarks.tables.table5``): per model, the supplement's errors and the measured

@@ -1,4 +1,4 @@
-"""The paired t-test of Section 6.5 (a shortcut of: comixup-bench table significance).
+"""The paired t-test of Section 6.5.
 
 A documented shortcut of ``comixup-bench table significance`` (the same implementation,
 ``benchmarks.tables.significance``): writes reports/significance.{md,csv}.
