@@ -41,8 +41,11 @@ class Outcome:
     figures: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.status.startswith(STATUSES):
-            raise ValueError(f"status must start with one of {STATUSES}, got {self.status!r}")
+        if self.status not in STATUSES and not self.status.startswith(f"{NOT_RUN} ("):
+            raise ValueError(
+                f"status must be {PASS!r}, {FAIL!r} or {NOT_RUN!r} (with its cause in "
+                f"brackets), got {self.status!r}"
+            )
 
 
 @dataclass
@@ -120,7 +123,7 @@ def _figures(outcome: Outcome) -> list[str]:
     lines += [f"- {key}: {_cell(value)}" for key, value in scalars.items()]
     for key, value in outcome.figures.items():
         if _is_table(value):
-            lines += ["", f"{key}:", "", *_table(value)]
+            lines += [*([""] if lines[-1] else []), f"{key}:", "", *_table(value)]
     return [*lines, ""]
 
 
