@@ -49,12 +49,12 @@ def grids(device: torch.device, tiny: bool) -> list[Grid]:
     )  # fmt: skip
     backends = BACKENDS
     if tiny:
-        cifar = TimingSetup(width=4, batch_size=4, image_size=32, batches=1, warmup=1)
+        cifar = TimingSetup(width=4, batch_size=4, image_size=32, batches=1, warmup=0)
         # ResNet-50 has no width to narrow and takes seconds a batch on a CPU: the tiny
         # ImageNet grid keeps its classes, method defaults and normalisation on a narrow
         # PreActResNet18; ResNet-50 itself runs in the full (GPU) grid.
         imagenet = TimingSetup(
-            width=4, num_classes=1000, batch_size=4, image_size=32, batches=1, warmup=1,
+            width=4, num_classes=1000, batch_size=4, image_size=32, batches=1, warmup=0,
             dataset="imagenet",
         )  # fmt: skip
         backends = BACKENDS[:1]

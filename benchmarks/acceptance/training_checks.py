@@ -47,11 +47,12 @@ def overrides(device: torch.device, tiny: bool) -> list[str]:
     with AMP; on CUDA the paper's width, batch 100 and loader workers (pinned memory), tiny on
     the CPU."""
     if tiny or device.type != "cuda":
-        shape = ["width=4", "batch_size=10", "limit_batches=2", "warmup_batches=0", "workers=0"]
+        shape = ["width=4", "batch_size=10", "limit_batches=1", "limit_eval_batches=1",
+                 "warmup_batches=0", "workers=0"]  # fmt: skip
     else:
-        shape = ["width=null", "batch_size=100", "limit_batches=5", "warmup_batches=1",
-                 "workers=2"]  # fmt: skip
-    return [f"epochs={EPOCHS}", "amp=true", "limit_eval_batches=2", "seed=0", *shape]
+        shape = ["width=null", "batch_size=100", "limit_batches=5", "limit_eval_batches=2",
+                 "warmup_batches=1", "workers=2"]  # fmt: skip
+    return [f"epochs={EPOCHS}", "amp=true", "seed=0", *shape]
 
 
 def config(method: str, device: torch.device, tiny: bool) -> TrainConfig:
