@@ -3,6 +3,7 @@ torchrun (NCCL on CUDA, gloo on the CPU) and the pinned-memory loaders it uses o
 
 from __future__ import annotations
 
+import datetime
 import socket
 
 import torch
@@ -34,7 +35,11 @@ def check_process_group(device: torch.device) -> Verdict:
     if dist.is_initialized():
         return "fail", "a process group is already open in this process", figures
     dist.init_process_group(
-        backend, init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1
+        backend,
+        init_method=f"tcp://127.0.0.1:{_free_port()}",
+        rank=0,
+        world_size=1,
+        timeout=datetime.timedelta(seconds=60),  # a hung NCCL fails the check, not the run
     )
     try:
         tensor = torch.arange(4, dtype=torch.float32, device=device)
@@ -43,7 +48,10 @@ def check_process_group(device: torch.device) -> Verdict:
         dist.all_gather_object(gathered, {"rank": 0})
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-            figures["NCCL version"] = ".".join(map(str, torch.cuda.nccl.version()))
+            version = torch.cuda.nccl.version()
+            figures["NCCL version"] = (
+                ".".join(map(str, version)) if isinstance(version, tuple) else str(version)
+            )
     finally:
         dist.destroy_process_group()
     if tensor.tolist() != [0.0, 1.0, 2.0, 3.0] or gathered != [{"rank": 0}]:

@@ -202,3 +202,16 @@ def test_device_cuda_without_cuda_is_refused(tmp_path, capsys):
 def test_the_default_device_is_cuda(tmp_path):
     args = cli.get_parser().parse_args(["gpu-check"])
     assert args.device == "cuda" and args.budget_s == 480.0 and not args.tiny
+    from benchmarks.acceptance import gpu_check
+    from benchmarks.commands import gpu_check as command
+
+    assert command.DEVICES == gpu_check.DEVICES  # the parser's mirror (--help imports no torch)
+
+
+def test_the_cuda_plan_fits_the_default_budget_and_names_every_check():
+    from benchmarks.acceptance.gpu_check import plan
+
+    steps = plan(torch.device("cuda"), tiny=False, progress=False, budget_left=lambda: 480.0)
+    assert tuple(step.name for step in steps) == CHECKS
+    assert sum(step.estimate_s for step in steps) <= 480.0 - RESERVE_S
+    assert [step.name for step in steps if step.cuda_only] == ["pinned-memory"]
