@@ -2,7 +2,7 @@
 wall clock, and the timing grid of every method side by side, split by phase, on synthetic
 tensors of the paper's shapes, with the ratios beside the supplement's.
 
-The grid is the one ``comixup-bench timing`` measures (``step_time.run``: the runner's own
+The grid is the one ``comixup-bench timing`` measures (``runner.timing.run``: the runner's own
 ``training_step`` and ``BatchTimer``, CUDA events on a GPU, perf_counter on the CPU); this
 module only picks the shapes and judges the result.
 """
@@ -17,11 +17,9 @@ from dataclasses import dataclass
 import torch
 
 from benchmarks.runner.batch_timer import PHASES, BatchTimer
+from benchmarks.runner.timing import BACKENDS, TimingSetup
+from benchmarks.runner.timing import run as time_grid
 from benchmarks.tables.paper import published
-
-# The measuring half of step_time; it is moving to benchmarks.runner.timing (same names).
-from benchmarks.tables.step_time import BACKENDS, TimingSetup
-from benchmarks.tables.step_time import run as time_grid
 
 Verdict = tuple[str, str, dict]
 """(status, reason, figures) of one check."""
