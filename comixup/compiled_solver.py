@@ -19,7 +19,8 @@ the GIL:
 - :func:`comixup.compiled_swap.swap_kernel` from the all-zero start, skipped when the output's
   energies are those of its last step (the same problem gives the same labels);
 - the resolve costs before the last pass (official ``resolve_label``), the clipped f after each
-  pass for ``keep_best``, and the official early stop on the unclipped f.
+  pass (kept for ``keep_best``, which picks among them with ``objective_np``), and the
+  official early stop on the unclipped f.
 
 So it returns the labels of the per-step solver with the compiled swap on the same inputs
 (tested on 1,000 random and 100 realistic problems). Its f is summed in a different order
@@ -197,8 +198,9 @@ def solve_kernel(
     templates,
     template_rows,
     z,
+    history,
 ):
-    """Algorithm 1 from ``init_labels`` (m', n); writes the result into z (m', n, m).
+    """Algorithm 1 from ``init_labels`` (m', n); writes the last pass's labeling into z.
 
     Args:
         unary: (n, m) float64 costs, prior included.
@@ -208,22 +210,19 @@ def solve_kernel(
         edge_weights: (n_edges,) int32 uniform edge weight.
         scale: integer units per unit of cost (``energy_scale``).
         coefficients: (beta', gamma', tau') float64.
-        options: int64 (units, n_iter, resolve, keep_best, mix_candidates).
+        options: int64 (units, n_iter, resolve, mix_candidates).
         templates: (c_max + 1, rows, c_max) int64 soft-state weights per candidate count c;
             ``template_rows[c]`` of them are used.
         z: (m', n, m) float64 output.
+        history: (n_iter + 1, m', n, m) float64 that receives the start and every pass's
+            labeling (for ``keep_best``), or an empty (0, m', n, m) array.
 
     Returns:
-        (status, f): ``OK`` and the clipped f of z, or ``OVER_INT32`` / ``NOT_SUBMODULAR``.
+        (status, f, passes): ``OK``, the clipped f of z and the number of passes run, or
+        ``OVER_INT32`` / ``NOT_SUBMODULAR``.
     """
     beta, gamma, tau = coefficients[0], coefficients[1], coefficients[2]
-    units, n_iter, resolve, keep_best, limit = (
-        options[0],
-        options[1],
-        options[2],
-        options[3],
-        options[4],
-    )
+    units, n_iter, resolve, limit = options[0], options[1], options[2], options[3]
     n_output, n_blocks = init_labels.shape
     m = unary.shape[1]
     max_states = m + template_rows.max()
@@ -261,8 +260,9 @@ def solve_kernel(
         for i in range(m):
             total[i] += counts[j, i]
     f, previous = _objective(unary, z, counts, A, topology, beta, gamma, tau, others, pressure)
-    best_z = z.copy()
-    best_f = f
+    passes = 0
+    if history.shape[0] > 0:
+        history[0] = z
     two_gamma = 2 * gamma
     for iteration in range(n_iter):
         for j in range(n_output):
@@ -312,7 +312,7 @@ def solve_kernel(
                         value = value / units
                     scaled = np.rint(value * scale)
                     if not (-_INT32_MAX <= scaled <= _INT32_MAX):
-                        return OVER_INT32, 0.0
+                        return OVER_INT32, 0.0, 0
                     unary_int[k, s] = np.int32(scaled)
             same = last_states[j] == n_states
             if same:
@@ -333,7 +333,7 @@ def solve_kernel(
                     unary_int, pairwise, edge_weights, topology, labels, MAX_CYCLES, work64, work32
                 )
                 if energy == NOT_SUBMODULAR:
-                    return NOT_SUBMODULAR, 0.0
+                    return NOT_SUBMODULAR, 0.0, 0
                 last_states[j] = n_states
                 last_chosen[j, :] = chosen
                 last_unary[j, : n_blocks * n_states] = unary_buffer[: n_blocks * n_states]
@@ -358,16 +358,13 @@ def solve_kernel(
             _resolve(counts, resolve_cost)
             resolving = True
         f, current = _objective(unary, z, counts, A, topology, beta, gamma, tau, others, pressure)
-        if f < best_f:
-            best_z[:, :, :] = z
-            best_f = f
+        passes += 1
+        if history.shape[0] > 0:
+            history[passes] = z
         if abs(previous - current) < _RELATIVE_TOLERANCE * abs(current):
             break
         previous = current
-    if keep_best:
-        z[:, :, :] = best_z
-        return OK, best_f
-    return OK, f
+    return OK, f, passes
 
 
 @lru_cache(maxsize=64)
@@ -400,7 +397,11 @@ def solve_compiled(solver: _PartitionSolver, init_labels: np.ndarray) -> tuple[n
     limit = min(config.mix_candidates, solver.n_inputs)
     templates, rows = _templates(config.n_levels, limit)
     z = np.empty((n_output, grid.n_blocks, solver.n_inputs))
-    status, f = solve_kernel(
+    # keep_best compares f between passes; ties between different labelings (symmetric
+    # problems) are decided by rounding, so the choice is made here with the per-step
+    # solver's own objective_np rather than with the kernel's differently summed f.
+    history = np.empty((config.n_iter + 1 if config.keep_best else 0, *z.shape))
+    status, f, passes = solve_kernel(
         solver.unary,
         np.ascontiguousarray(solver.A),
         np.ascontiguousarray(init_labels, dtype=np.int64),
@@ -408,12 +409,11 @@ def solve_compiled(solver: _PartitionSolver, init_labels: np.ndarray) -> tuple[n
         solver.edge_weights,
         float(solver.scale),
         np.array([coefficients.beta, coefficients.gamma, coefficients.tau]),
-        np.array(
-            [solver.units, config.n_iter, config.resolve, config.keep_best, limit], dtype=np.int64
-        ),
+        np.array([solver.units, config.n_iter, config.resolve, limit], dtype=np.int64),
         templates,
         rows,
         z,
+        history,
     )
     if status == OVER_INT32:
         raise ValueError(
@@ -422,4 +422,11 @@ def solve_compiled(solver: _PartitionSolver, init_labels: np.ndarray) -> tuple[n
         )
     if status == NOT_SUBMODULAR:
         raise ValueError("pairwise costs are not submodular for a swap move.")
-    return z, float(f)
+    if not config.keep_best:
+        return z, float(f)
+    best_z, best_f = history[0], solver.objective(history[0])
+    for candidate in history[1 : passes + 1]:
+        value = solver.objective(candidate)
+        if value < best_f:
+            best_z, best_f = candidate, value
+    return best_z.copy(), best_f

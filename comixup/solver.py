@@ -456,4 +456,10 @@ def solve_partition(
     if config.capped_start:
         init_labels = np.concatenate([init_labels, solver.capped_start(n_output)[None]])
     results = [solver.solve(start) for start in init_labels]
+    if len(results) == 1:
+        return results[0]
+    if not solver.stepwise:
+        # The best start by the per-step path's own f: equal f (symmetric starts) is a tie
+        # that rounding decides, and the kernel sums f in another order.
+        results = [(z, solver.objective(z)) for z, _ in results]
     return min(results, key=lambda result: result[1])
