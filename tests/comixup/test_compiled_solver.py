@@ -62,7 +62,7 @@ def both_paths(cost, A, n_output, config, starts, prior=None):
             prior=prior,
             init_labels=starts,
             stepwise=stepwise,
-        )  # fmt: skip
+        )
         for stepwise in (False, True)
     ]
 
@@ -101,7 +101,7 @@ def test_restarts_keep_the_better_start_in_both_paths():
     cost, A = (tensor.numpy() for tensor in realistic_problem(3, m=8))
     config = dataclasses.replace(CoMixupConfig(), restarts=3, partition_size=8)
     starts = np.random.default_rng(3).integers(0, 8, size=(3, 8, 16))
-    (z, f), (z_reference, f_reference) = both_paths(cost, A, 8, config, starts)
+    (z, f), (z_reference, _) = both_paths(cost, A, 8, config, starts)
     np.testing.assert_array_equal(z, z_reference)
     singles = [
         solve_partition(cost, A, 8, config, np.random.default_rng(0), init_labels=s[None])[1]
