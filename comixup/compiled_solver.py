@@ -210,7 +210,9 @@ def solve_kernel(
         edge_weights: (n_edges,) int32 uniform edge weight.
         scale: integer units per unit of cost (``energy_scale``).
         coefficients: (beta', gamma', tau') float64.
-        options: int64 (units, n_iter, resolve, mix_candidates).
+        options: int64 (units, n_iter, resolve, mix_candidates, column_mask); column_mask 1
+            applies the threshold's mask to A's columns as the official ``match.py`` does
+            (``(mask * A) @ v``), for measuring that quirk; 0 is the paper's ``mask_i [A v]_i``.
         templates: (c_max + 1, rows, c_max) int64 soft-state weights per candidate count c;
             ``template_rows[c]`` of them are used.
         z: (m', n, m) float64 output.
@@ -223,6 +225,7 @@ def solve_kernel(
     """
     beta, gamma, tau = coefficients[0], coefficients[1], coefficients[2]
     units, n_iter, resolve, limit = options[0], options[1], options[2], options[3]
+    column_mask = options[4] != 0
     n_output, n_blocks = init_labels.shape
     m = unary.shape[1]
     max_states = m + template_rows.max()
@@ -272,7 +275,17 @@ def solve_kernel(
                 value = 0.0
                 for col in range(m):
                     value += A[i, col] * others[col]
+                pressure[i] = value
                 penalty[i] = two_gamma * value if value > tau else 0.0
+            if column_mask:
+                # The official line parses as ((mask * A) @ v): the mask on A's columns.
+                for i in range(m):
+                    value = 0.0
+                    for col in range(m):
+                        if pressure[col] > tau:
+                            value += A[i, col] * others[col]
+                    penalty[i] = two_gamma * value
+            for i in range(m):
                 if resolving:
                     penalty[i] = penalty[i] + gamma * resolve_cost[j, i]
             for k in range(n_blocks):
@@ -389,8 +402,11 @@ def grid_topology(height: int, width: int) -> np.ndarray:
     return adjacency(height * width, starts, ends)
 
 
-def solve_compiled(solver: _PartitionSolver, init_labels: np.ndarray) -> tuple[np.ndarray, float]:
-    """:meth:`comixup.solver._PartitionSolver.solve` in one call of :func:`solve_kernel`."""
+def solve_compiled(
+    solver: _PartitionSolver, init_labels: np.ndarray, *, passes: list | None = None
+) -> tuple[np.ndarray, float]:
+    """:meth:`comixup.solver._PartitionSolver.solve` in one call of :func:`solve_kernel`;
+    ``passes``, when given, receives the start and every pass's labeling."""
     config, coefficients, grid = solver.config, solver.coefficients, solver.grid
     n_output = init_labels.shape[0]
     # No more candidates than inputs: the templates stay as small as the problem allows.
@@ -400,8 +416,9 @@ def solve_compiled(solver: _PartitionSolver, init_labels: np.ndarray) -> tuple[n
     # keep_best compares f between passes; ties between different labelings (symmetric
     # problems) are decided by rounding, so the choice is made here with the per-step
     # solver's own objective_np rather than with the kernel's differently summed f.
-    history = np.empty((config.n_iter + 1 if config.keep_best else 0, *z.shape))
-    status, f, passes = solve_kernel(
+    recorded = config.keep_best or passes is not None
+    history = np.empty((config.n_iter + 1 if recorded else 0, *z.shape))
+    status, f, n_passes = solve_kernel(
         solver.unary,
         np.ascontiguousarray(solver.A),
         np.ascontiguousarray(init_labels, dtype=np.int64),
@@ -409,7 +426,10 @@ def solve_compiled(solver: _PartitionSolver, init_labels: np.ndarray) -> tuple[n
         solver.edge_weights,
         float(solver.scale),
         np.array([coefficients.beta, coefficients.gamma, coefficients.tau]),
-        np.array([solver.units, config.n_iter, config.resolve, limit], dtype=np.int64),
+        np.array(
+            [solver.units, config.n_iter, config.resolve, limit, solver.official_mask],
+            dtype=np.int64,
+        ),
         templates,
         rows,
         z,
@@ -422,10 +442,12 @@ def solve_compiled(solver: _PartitionSolver, init_labels: np.ndarray) -> tuple[n
         )
     if status == NOT_SUBMODULAR:
         raise ValueError("pairwise costs are not submodular for a swap move.")
+    if passes is not None:
+        passes.extend(history[: n_passes + 1].copy())
     if not config.keep_best:
         return z, float(f)
     best_z, best_f = history[0], solver.objective(history[0])
-    for candidate in history[1 : passes + 1]:
+    for candidate in history[1 : n_passes + 1]:
         value = solver.objective(candidate)
         if value < best_f:
             best_z, best_f = candidate, value

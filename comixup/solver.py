@@ -121,6 +121,8 @@ class _PartitionSolver:
         self.edge_weights = np.full(n_edges, edge_weight, dtype=np.intc)
         self._pairwise_cache: dict[bytes, np.ndarray] = {}
         self.stepwise = stepwise or resolve_backend(config.labeling_backend) == "gco"
+        self.official_mask = False
+        """Mask A's columns as the official ``match.py`` does (compiled path; analysis only)."""
 
     @cached_property
     def plain_pairwise(self) -> np.ndarray:
@@ -415,6 +417,34 @@ def _prior_np(prior: torch.Tensor | None, n_inputs: int) -> np.ndarray | None:
             f"got shape {tuple(prior_np.shape)}."
         )
     return prior_np
+
+
+def partition_passes(
+    cost: np.ndarray,
+    A: np.ndarray,
+    init_labels: np.ndarray,
+    config: CoMixupConfig,
+    *,
+    official_mask: bool = False,
+) -> list[np.ndarray]:
+    """The start and every pass's labeling (m', n, m) of one compiled solve from
+    ``init_labels`` (m', n), for analysis (``benchmarks.analysis.official_solver``).
+
+    ``cost`` (m, h, w) holds any prior already (config.eta is not used); ``official_mask``
+    applies the compatibility threshold's mask to A's columns, as the official ``match.py``
+    does (``(mask * A) @ v``), instead of the paper's rows.
+    """
+    m, height, width = cost.shape
+    grid = _Grid(height, width)
+    coefficients = scaled_coefficients(config, grid.n_blocks)
+    unary = np.ascontiguousarray(cost.reshape(m, grid.n_blocks).T)
+    solver = _PartitionSolver(unary, A, grid, coefficients, config, init_labels.shape[0])
+    solver.official_mask = official_mask
+    from comixup.compiled_solver import solve_compiled
+
+    passes: list[np.ndarray] = []
+    solve_compiled(solver, init_labels, passes=passes)
+    return passes
 
 
 def solve_partition(
