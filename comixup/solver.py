@@ -29,14 +29,14 @@ from __future__ import annotations
 import itertools
 import numbers
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import torch
 
 from comixup.config import CoMixupConfig
 from comixup.graphcut import energy_scale, to_int32
-from comixup.labeling import make_swap
+from comixup.labeling import Swap, make_swap, resolve_backend
 from comixup.objective import (
     ScaledCoefficients,
     check_problem,
@@ -94,6 +94,8 @@ class _PartitionSolver:
         coefficients: ScaledCoefficients,
         config: CoMixupConfig,
         init_outputs: int,
+        *,
+        stepwise: bool = False,
     ) -> None:
         self.unary = unary  # (n, m): cost of each input at each block, prior included
         self.A = A
@@ -115,10 +117,22 @@ class _PartitionSolver:
         # States are integer weights in units of 1/units, so ||z_k - z_k'||^2 is an integer
         # number of 1/units^2; beta'/2 times that per unit is the edge weight.
         edge_weight = round(coefficients.beta / (2 * units**2) * self.scale)
-        self.swap = make_swap(grid.height, grid.width, config.labeling_backend)
-        self.edge_weights = self.swap.uniform_weights(edge_weight)
-        self.plain_pairwise = _squared_distances(self.plain_states)
+        n_edges = (grid.height - 1) * grid.width + grid.height * (grid.width - 1)
+        self.edge_weights = np.full(n_edges, edge_weight, dtype=np.intc)
         self._pairwise_cache: dict[bytes, np.ndarray] = {}
+        self.stepwise = stepwise or resolve_backend(config.labeling_backend) == "gco"
+        self.official_mask = False
+        """Mask A's columns as the official ``match.py`` does (compiled path; analysis only)."""
+
+    @cached_property
+    def plain_pairwise(self) -> np.ndarray:
+        """The plain states' pairwise table (the per-step path; the kernel builds its own)."""
+        return _squared_distances(self.plain_states)
+
+    @cached_property
+    def swap(self) -> Swap:
+        """The alpha-beta swap of the per-step path and of :meth:`capped_start`."""
+        return make_swap(self.grid.height, self.grid.width, self.config.labeling_backend)
 
     def objective(self, z: np.ndarray, *, clipped: bool = True) -> float:
         return objective_np(
@@ -135,7 +149,18 @@ class _PartitionSolver:
 
         z is the last pass's labeling, as Algorithm 1 and the official ``get_onehot_matrix``
         return it, or with ``config.keep_best`` the best one seen by f (the start included).
+        The compiled backend runs all of it in :func:`comixup.compiled_solver.solve_kernel`;
+        GCO (or ``stepwise``) output step by output step in :meth:`solve_stepwise`.
         """
+        if self.stepwise:
+            return self.solve_stepwise(init_labels)
+        from comixup.compiled_solver import solve_compiled
+
+        return solve_compiled(self, init_labels)
+
+    def solve_stepwise(self, init_labels: np.ndarray) -> tuple[np.ndarray, float]:
+        """:meth:`solve` in Python, one swap call per output step: the reference of the
+        compiled kernel, which makes the same steps and gives the same labels."""
         config = self.config
         n_output = init_labels.shape[0]
         z = self.identity[init_labels]  # (m', n, m)
@@ -394,6 +419,34 @@ def _prior_np(prior: torch.Tensor | None, n_inputs: int) -> np.ndarray | None:
     return prior_np
 
 
+def partition_passes(
+    cost: np.ndarray,
+    A: np.ndarray,
+    init_labels: np.ndarray,
+    config: CoMixupConfig,
+    *,
+    official_mask: bool = False,
+) -> list[np.ndarray]:
+    """The start and every pass's labeling (m', n, m) of one compiled solve from
+    ``init_labels`` (m', n), for analysis (``benchmarks.analysis.official_solver``).
+
+    ``cost`` (m, h, w) holds any prior already (config.eta is not used); ``official_mask``
+    applies the compatibility threshold's mask to A's columns, as the official ``match.py``
+    does (``(mask * A) @ v``), instead of the paper's rows.
+    """
+    m, height, width = cost.shape
+    grid = _Grid(height, width)
+    coefficients = scaled_coefficients(config, grid.n_blocks)
+    unary = np.ascontiguousarray(cost.reshape(m, grid.n_blocks).T)
+    solver = _PartitionSolver(unary, A, grid, coefficients, config, init_labels.shape[0])
+    solver.official_mask = official_mask
+    from comixup.compiled_solver import solve_compiled
+
+    passes: list[np.ndarray] = []
+    solve_compiled(solver, init_labels, passes=passes)
+    return passes
+
+
 def solve_partition(
     cost: np.ndarray,
     A: np.ndarray,
@@ -403,12 +456,15 @@ def solve_partition(
     *,
     prior: np.ndarray | None = None,
     init_labels: np.ndarray | None = None,
+    stepwise: bool = False,
 ) -> tuple[np.ndarray, float]:
     """NumPy core of :func:`solve_labeling`: z of shape (m', n, m) and its objective f.
 
     ``cost`` is (m, h, w). With ``config.restarts`` > 1 the solver starts from that many random
     labelings, and with ``config.capped_start`` also from :meth:`_PartitionSolver.capped_start`;
-    it keeps the best. ``init_labels`` (n_starts, m', n) fixes the random starts.
+    it keeps the best. ``init_labels`` (n_starts, m', n) fixes the random starts. ``stepwise``
+    runs the compiled backend's passes output step by output step in Python
+    (:meth:`_PartitionSolver.solve_stepwise`, the reference of the compiled kernel).
     """
     m, height, width = cost.shape
     grid = _Grid(height, width)
@@ -426,8 +482,14 @@ def solve_partition(
     unary = np.ascontiguousarray(unary)
     if init_labels is None:
         init_labels = rng.integers(0, m, size=(config.restarts, n_output, grid.n_blocks))
-    solver = _PartitionSolver(unary, A, grid, coefficients, config, n_output)
+    solver = _PartitionSolver(unary, A, grid, coefficients, config, n_output, stepwise=stepwise)
     if config.capped_start:
         init_labels = np.concatenate([init_labels, solver.capped_start(n_output)[None]])
     results = [solver.solve(start) for start in init_labels]
+    if len(results) == 1:
+        return results[0]
+    if not solver.stepwise:
+        # The best start by the per-step path's own f: equal f (symmetric starts) is a tie
+        # that rounding decides, and the kernel sums f in another order.
+        results = [(z, solver.objective(z)) for z, _ in results]
     return min(results, key=lambda result: result[1])

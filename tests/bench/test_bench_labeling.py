@@ -1,6 +1,7 @@
 """Labeling backends side by side: a CIFAR batch of 100 (5 partitions of 20, 4x4 grid, |L| = 3,
-4 passes, paper defaults) with GCO and with the compiled swap, on one and two threads, and
-against the official solver ``match.get_onehot_matrix`` of snu-mllab/Co-Mixup.
+4 passes, paper defaults) with GCO, with the per-step solver around the compiled swap (the path
+the compiled kernel replaced), and with the compiled kernel on one and two threads, and against
+the official solver ``match.get_onehot_matrix`` of snu-mllab/Co-Mixup.
 
 The official solver is imported from the folder named by ``COMIXUP_OFFICIAL_DIR`` (a checkout
 of snu-mllab/Co-Mixup; only ``match.py`` is used); without it that case is skipped. The numba
@@ -27,6 +28,7 @@ from comixup.compiled_swap import CompiledSwap
 from comixup.graphcut import GridSwap, grid_edges
 from comixup.objective import objective
 from comixup.parallel import solve_partitions
+from comixup.solver import PartitionProblem, solve_partition
 
 CONFIG = CoMixupConfig()
 BATCH = 100
@@ -57,14 +59,40 @@ def label_batch(jobs, config: CoMixupConfig, seed: int = 0):
     return solve_partitions(jobs, config, torch.Generator().manual_seed(seed))
 
 
+def label_batch_per_step(jobs, config: CoMixupConfig, seed: int = 0):
+    """The batch on one thread through the per-step solver (a Python loop around the compiled
+    swap): what the compiled kernel replaced, with the same seeds and labels."""
+    generator = torch.Generator().manual_seed(seed)
+    problems = [PartitionProblem.from_tensors(c, A, n, generator) for c, A, n in jobs]
+    return [
+        problem.to_tensor(
+            solve_partition(
+                problem.cost,
+                problem.A,
+                problem.n_output,
+                config,
+                problem.rng,
+                prior=problem.prior,
+                stepwise=True,
+            )[0],
+            job[0],
+        )
+        for problem, job in zip(problems, jobs, strict=True)
+    ]
+
+
 @pytest.mark.parametrize(
-    ("backend", "threads"), [("gco", 1), ("compiled", 1), ("compiled", 2)], ids=str
+    ("backend", "threads"),
+    [("gco", 1), ("per-step", 1), ("compiled", 1), ("compiled", 2)],
+    ids=str,
 )
 def test_bench_label_batch_of_100(benchmark, jobs, backend, threads):
+    label = label_batch_per_step if backend == "per-step" else label_batch
+    backend = "compiled" if backend == "per-step" else backend
     config = CoMixupConfig(labeling_backend=backend, solver_threads=threads)
-    label_batch(jobs, config)  # compile / load outside the timing
+    label(jobs, config)  # compile / load outside the timing
 
-    labelings = benchmark(label_batch, jobs, config)
+    labelings = benchmark(label, jobs, config)
 
     assert [z.shape for z in labelings] == [(20, 4, 4, 20)] * 5
     reference = label_batch(jobs, CoMixupConfig(labeling_backend="gco", solver_threads=1))
@@ -120,15 +148,25 @@ def test_bench_official_solver_batch_of_100(benchmark, jobs, monkeypatch):
     benchmark.extra_info["mean_objective"] = mean_objective(jobs, labelings)
     if benchmark.disabled:
         return
-    # Side by side in this process: the official solver over each backend, one thread.
+    # Side by side in this process: the official solver over each path, one thread, and the
+    # compiled kernel's two threads over one.
     official = _median_ms(lambda: _official_batch(match, jobs))
-    for backend in ("gco", "compiled"):
-        config = CoMixupConfig(labeling_backend=backend, solver_threads=1)
-        label_batch(jobs, config)
-        ours = _median_ms(lambda config=config: label_batch(jobs, config))
-        benchmark.extra_info[f"{backend}_ms"] = ours
-        benchmark.extra_info[f"official_over_{backend}"] = official / ours
+    paths = {
+        "gco": (label_batch, CoMixupConfig(labeling_backend="gco", solver_threads=1)),
+        "per_step": (label_batch_per_step, CoMixupConfig(solver_threads=1)),
+        "compiled": (label_batch, CoMixupConfig(solver_threads=1)),
+        "compiled_2_threads": (label_batch, CoMixupConfig(solver_threads=2)),
+    }
+    times = {}
+    for name, (label, config) in paths.items():
+        label(jobs, config)
+        times[name] = _median_ms(lambda label=label, config=config: label(jobs, config))
+        benchmark.extra_info[f"{name}_ms"] = times[name]
+        benchmark.extra_info[f"official_over_{name}"] = official / times[name]
+    benchmark.extra_info["per_step_over_compiled"] = times["per_step"] / times["compiled"]
+    benchmark.extra_info["one_over_two_threads"] = times["compiled"] / times["compiled_2_threads"]
     benchmark.extra_info["official_ms"] = official
+    benchmark.extra_info["load_average"] = os.getloadavg()[0]
 
 
 _COMPILE = """
