@@ -19,9 +19,12 @@ It returns the last pass's labeling, as the paper's Algorithm 1 and the official
 resolve pass exists to push identical outputs apart, which f does not see, so that pass may
 raise f. ``CoMixupConfig.keep_best`` instead keeps the best labeling seen by the clipped f (the
 start included, so never worse than the start): not the paper's algorithm, reported beside it
-in Tables 2 and 3. The hot
-path is NumPy with integer energies handed to GCO directly: GCO works on integers, and scaling
-them here (instead of pyGCO's fixed 2-3 digit float conversion) keeps the smoothness exact.
+in Tables 2 and 3. With the
+compiled backend all passes of one start run in one numba call
+(``comixup.compiled_solver.solve_kernel``); ``_PartitionSolver.solve_stepwise`` is the same
+loop in NumPy around one swap per output step (GCO's path, and the kernel's reference). Both
+hand the swap integer energies: GCO works on integers, and scaling them here (instead of
+pyGCO's fixed 2-3 digit float conversion) keeps the smoothness exact.
 """
 
 from __future__ import annotations
