@@ -42,6 +42,7 @@ from torch.utils.data import Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 from torchvision.transforms import functional as TF
 
+from benchmarks.data.build_lock import building
 from benchmarks.data.spec import DatasetNotFoundError
 
 
@@ -283,20 +284,22 @@ def write_once(folder: str | Path, settings: dict, write: Callable[[Path], None]
     marker = folder / MARKER
     if marker.is_file() and json.loads(marker.read_text()) == settings:
         return folder
-    if folder.exists() and any(folder.iterdir()) and not marker.is_file():
-        raise ValueError(
-            f"{folder} exists and was not made by comixup-bench (no {MARKER}); choose an "
-            "empty or new folder, or delete it."
-        )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        write(staging)
-        (staging / MARKER).write_text(json.dumps(settings, indent=2) + "\n")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    with building(folder):  # one builder at a time; one that waited reuses the first's set
+        if marker.is_file() and json.loads(marker.read_text()) == settings:
+            return folder
+        if folder.exists() and any(folder.iterdir()) and not marker.is_file():
+            raise ValueError(
+                f"{folder} exists and was not made by comixup-bench (no {MARKER}); choose an "
+                "empty or new folder, or delete it."
+            )
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        try:
+            write(staging)
+            (staging / MARKER).write_text(json.dumps(settings, indent=2) + "\n")
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
     return folder

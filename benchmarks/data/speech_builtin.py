@@ -44,6 +44,7 @@ from scipy.signal import resample_poly
 from torch.utils.data import Dataset
 
 from benchmarks.data import speech
+from benchmarks.data.build_lock import building
 from benchmarks.data.spec import DatasetNotFoundError
 
 WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -179,16 +180,18 @@ def make_speech_builtin(root: str | Path, *, overwrite: bool = False) -> Path:
     if (folder / MARKER).is_file() and not overwrite:
         return folder
     espeak()  # fail before creating anything
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".speech-builtin-", dir=folder.parent))
-    try:
-        _write(staging)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    with building(folder):
+        if (folder / MARKER).is_file() and not overwrite:
+            return folder  # another process built it while this one waited
+        staging = Path(tempfile.mkdtemp(prefix=".speech-builtin-", dir=folder.parent))
+        try:
+            _write(staging)
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
     return folder
 
 
