@@ -17,7 +17,7 @@ from benchmarks import cli, commands
 from benchmarks.commands import _analysis, _training
 
 
-def test_table2_writes_markdown_and_csv(tmp_path, capsys):
+def test_table2_writes_markdown_and_csv(tmp_path, capsys, store):
     out = tmp_path / "reports"
     assert cli.main(["table2", "--seeds", "2", "--out", str(out), "--no-progress"]) == 0
 
