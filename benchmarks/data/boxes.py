@@ -28,9 +28,6 @@ the crop and clipped to it; boxes left with no area are dropped.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,7 +39,7 @@ from torch.utils.data import Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 from torchvision.transforms import functional as TF
 
-from benchmarks.data.build_lock import building
+from benchmarks.data.build_lock import building, replace_whole
 from benchmarks.data.spec import DatasetNotFoundError
 
 
@@ -292,14 +289,10 @@ def write_once(folder: str | Path, settings: dict, write: Callable[[Path], None]
                 f"{folder} exists and was not made by comixup-bench (no {MARKER}); choose an "
                 "empty or new folder, or delete it."
             )
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-        try:
+
+        def write_with_marker(staging: Path) -> None:
             write(staging)
             (staging / MARKER).write_text(json.dumps(settings, indent=2) + "\n")
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(staging, folder)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)
+
+        replace_whole(folder, write_with_marker)
     return folder

@@ -1,4 +1,4 @@
-"""One builder at a time for a set made on first use.
+"""One builder at a time for a set made on first use, and the move that puts it in place whole.
 
 Side-by-side runs (``compare --jobs``, ``sweep --jobs``) may all find a built-in set missing at
 once; without a lock each builds it and the last to finish replaces the folder the first is
@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Iterator
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -24,3 +27,17 @@ def building(folder: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def replace_whole(folder: Path, write: Callable[[Path], None]) -> None:
+    """Run ``write(staging)`` in a temporary folder beside ``folder``, then move it over
+    ``folder``: an interrupted build leaves nothing half-made. Call it holding :func:`building`."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        write(staging)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -44,7 +43,7 @@ from scipy.signal import resample_poly
 from torch.utils.data import Dataset
 
 from benchmarks.data import speech
-from benchmarks.data.build_lock import building
+from benchmarks.data.build_lock import building, replace_whole
 from benchmarks.data.spec import DatasetNotFoundError
 
 WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -183,15 +182,7 @@ def make_speech_builtin(root: str | Path, *, overwrite: bool = False) -> Path:
     with building(folder):
         if (folder / MARKER).is_file() and not overwrite:
             return folder  # another process built it while this one waited
-        staging = Path(tempfile.mkdtemp(prefix=".speech-builtin-", dir=folder.parent))
-        try:
-            _write(staging)
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(staging, folder)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)
+        replace_whole(folder, _write)
     return folder
 
 
