@@ -1,29 +1,38 @@
-"""The paper's experiments as grids of runs, at the paper's scale or as a CPU smoke test.
+"""The paper's experiments as grids of runs, at the paper's scale, at a reduced scale two CPU
+cores can run, or as a CPU smoke test.
 
 An :class:`Experiment` is settings (dataset x model) x methods x variants x seeds; a
 :class:`Variant` is a set of ``--set`` assignments with the table row and column it fills.
 ``expand`` turns it into :class:`Run` s, each a full :class:`TrainConfig` and a key that names
 what changes its result; variants whose configs are equal share one run (Table 7's default
 point is one run per seed, read by all five rows). ``--scale paper`` takes each dataset's preset
-(the paper's protocol); ``--scale smoke`` swaps every setting for a built-in set and a narrow,
-short schedule, all of it in :data:`SMOKE` and the experiments' ``smoke`` and ``smoke_seeds``
-below (the one place the reduction is written down), so that each table can be made end to end
-on a laptop in minutes.
+(the paper's protocol). ``--scale reduced`` trains the offline sets until the methods have
+stopped improving, with fewer cells where two cores' budget needs it: :data:`REDUCED` and the
+experiments' ``reduced*`` fields below, where every reduced choice is written once, with the
+measurement behind it. ``--scale smoke`` swaps every setting for a built-in set and a narrow,
+short schedule (:data:`SMOKE` and the ``smoke*`` fields), so that each table can be made end to
+end on a laptop in minutes. The parts these are made of are in :mod:`benchmarks.sweep.design`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from benchmarks.configs import TrainConfig, apply_overrides, preset
 from benchmarks.configs.base import Phase
-from benchmarks.runner.identity import run_digest
-
-SCALES = ("paper", "smoke")
+from benchmarks.sweep.design import (  # noqa: F401 - the names every caller imports from here
+    BOXED,
+    SCALES,
+    DeferredVariants,
+    Experiment,
+    Run,
+    Setting,
+    Variant,
+    config_digest,
+    one_at_a_time,
+)
 
 MAIN_METHODS = ("vanilla", "input_mixup", "manifold_mixup", "cutmix", "puzzle_mix", "comixup")
 """The main table's columns (the paper's Table 1 order)."""
@@ -52,65 +61,37 @@ learning rate, batches of 10, early stopping on the validation accuracy) at widt
 epochs of 4 batches with a patience of 2, so that early stopping can act; one seed."""
 
 
-@dataclass(frozen=True)
-class Setting:
-    dataset: str
-    model: str
+REDUCED = {"epochs": 20, "milestones": (10, 15)}
+"""``--scale reduced`` of the image experiments: the boxed digits (``BOXED``: digits pasted on
+photographs, 1437 train / 360 test, 10 classes) with its preset (benchmarks/configs/builtin.py:
+PreActResNet18 at width 16, batches of 64, SGD at 0.1), for 20 epochs with the learning rate
+down 10x after epochs 10 and 15, so that the last 10 epochs (those of the paper's statistic,
+their median) come after the main drop. Measured before the choice, one thread per run, two
+runs side by side: an epoch takes about 10 s for vanilla and the input mixers, 18 s for Puzzle
+Mix and Co-Mixup, 20 s for VAT, so the main grid (6 methods x 3 seeds) is about 40 minutes on
+two cores; the preset's 10 epochs left the mixers at 54-72% error (reports/datasets.md). Each
+table's notes say whether every method stopped improving (the slope of its last 10 epochs)."""
 
-    @property
-    def name(self) -> str:
-        return f"{self.dataset}/{self.model}"
+SPEECH_REDUCED = {"epochs": 20}
+"""``--scale reduced`` of the speech experiment: the offline spoken-words preset (Adam, batches
+of 10, width 16) with room for 20 epochs, so that early stopping (5 epochs without a better
+validation accuracy) ends every run, not the epoch limit. About 7-14 s an epoch."""
 
+REDUCED_SENSITIVITY_ROWS = {
+    "beta": ("beta", (0.32, 0.64)),
+    "gamma": ("gamma", (0.6, 1.0)),
+    "tau": ("tau", (0.79, 0.83)),
+    "omega": ("omega", (0.0, 1e-3)),
+    "m": ("partition_size", (2, 20)),
+}
+"""Table 7 at ``--scale reduced``: each row's best value in the paper (the default) and its
+worst, so each row's ordering can be tested on two seeds within 30 minutes (5 cells of 2 runs of
+about 6 minutes; the default point is the main sweep's Co-Mixup runs, ``reduced_runs_of``)."""
 
-@dataclass(frozen=True)
-class Variant:
-    """One grid cell's change to its setting's config (``--set`` assignments) and where its
-    result goes in the table. Variants with equal assignments train the same runs."""
-
-    row: str = ""
-    column: str = ""
-    overrides: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str
-    title: str
-    settings: tuple[Setting, ...] = ()
-    methods: tuple[str, ...] = ()
-    seeds: int = 3
-    """Seeds at the paper's scale (``--seeds`` overrides)."""
-    smoke_seeds: int = 2
-    smoke_settings: tuple[Setting, ...] = (Setting("builtin", "preactresnet18"),)
-    """The settings at ``--scale smoke``: the built-in set, CIFAR-sized models only."""
-    variants: Sequence[Variant] = (Variant(),)
-    """Applied to every setting and method: the grid's third axis (one empty by default)."""
-    smoke: dict[str, Any] | None = None
-    """The config changes at ``--scale smoke`` (None: :data:`SMOKE`)."""
-    kind: str = "train"
-    """What one run does: ``train`` (``benchmarks.runner.train.train``) or ``timing`` (every method
-    timed side by side in one process, ``benchmarks.tables.step_time.time_run``)."""
-    runs_of: str = ""
-    """The experiment whose runs this one reads, training none of its own (calibration reads
-    main's): its runs carry that experiment's name, so their keys are that experiment's."""
-
-    def settings_at(self, scale: str) -> tuple[Setting, ...]:
-        """The settings the experiment runs at ``scale``."""
-        return self.settings if scale == "paper" else self.smoke_settings
-
-
-class DeferredVariants(Sequence[Variant]):
-    """The variants ``make()`` returns, made on first use: Table 7's need ``CoMixupConfig``'s
-    defaults, and importing ``comixup`` loads torch, which naming the experiments must not."""
-
-    def __init__(self, make: Callable[[], Sequence[Variant]]) -> None:
-        self.made = functools.cache(lambda: tuple(make()))
-
-    def __getitem__(self, index):
-        return self.made()[index]
-
-    def __len__(self) -> int:
-        return len(self.made())
+REDUCED_VAT_CELLS = ((0.001, 0, 1), (0.01, 0, 1), (0.1, 0, 1), (0.01, 1, 1))
+"""Table 8 at ``--scale reduced``: (alpha, power iterations, epsilon) of the cells run: every
+alpha in the paper's strongest column (0 updates, eps 1) and one cell with a power iteration;
+4 cells x 2 seeds of about 7 minutes fit 30 minutes."""
 
 
 def comixup_sensitivity() -> tuple[Variant, ...]:
@@ -119,19 +100,10 @@ def comixup_sensitivity() -> tuple[Variant, ...]:
     return one_at_a_time("comixup", CoMixupConfig(), SENSITIVITY_ROWS)
 
 
-def one_at_a_time(method: str, defaults: Any, rows: dict[str, tuple[str, tuple]]):
-    """Variants that vary one setting of ``method`` at a time around ``defaults`` (its config):
-    ``rows`` maps a table row to (config field, values). A value equal to the default is no
-    assignment at all, so that every row's default point is the same run."""
-    return tuple(
-        Variant(row, f"{value:g}", _assign(method, name, value, getattr(defaults, name)))
-        for row, (name, values) in rows.items()
-        for value in values
-    )
+def reduced_sensitivity() -> tuple[Variant, ...]:
+    from comixup.config import CoMixupConfig
 
-
-def _assign(method: str, name: str, value: Any, default: Any) -> tuple[str, ...]:
-    return () if value == default else (f"{method}.{name}={value!r}",)
+    return one_at_a_time("comixup", CoMixupConfig(), REDUCED_SENSITIVITY_ROWS)
 
 
 SENSITIVITY_ROWS = {
@@ -149,15 +121,17 @@ VAT_COLUMNS = ((0, 1), (0, 2), (1, 1), (1, 2))
 pixel steps), in the supplement's order."""
 
 
-def vat_variants() -> tuple[Variant, ...]:
+def vat_variants(chosen: Sequence[tuple[float, int, int]] | None = None) -> tuple[Variant, ...]:
+    """Table 8's cells in the supplement's order, or those of ``chosen`` (alpha, power, eps)."""
+    every = [(alpha, *column) for alpha in VAT_ALPHAS for column in VAT_COLUMNS]
     return tuple(
         Variant(
             f"{alpha:g}",
             f"{power} update{'s' if power != 1 else ''}, eps {epsilon}",
             (f"vat.alpha={alpha!r}", f"vat.n_power={power}", f"vat.epsilon={epsilon}"),
         )
-        for alpha in VAT_ALPHAS
-        for power, epsilon in VAT_COLUMNS
+        for alpha, power, epsilon in every
+        if chosen is None or (alpha, power, epsilon) in chosen
     )
 
 
@@ -189,6 +163,9 @@ EXPERIMENTS: dict[str, Experiment] = {
         methods=("puzzle_mix", "comixup"),
         seeds=10,
         smoke_seeds=3,
+        # Five seeds of main's own runs: seeds 0-2 are main's, so only 3 and 4 train here.
+        reduced_seeds=5,
+        reduced_runs_of="main",
     ),
     "sensitivity": Experiment(
         "sensitivity",
@@ -198,6 +175,9 @@ EXPERIMENTS: dict[str, Experiment] = {
         variants=DeferredVariants(comixup_sensitivity),
         seeds=3,
         smoke_seeds=1,
+        reduced_seeds=2,
+        reduced_variants=DeferredVariants(reduced_sensitivity),
+        reduced_runs_of="main",  # the default point is main's Co-Mixup run of each seed
     ),
     "vat": Experiment(
         "vat",
@@ -207,6 +187,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         variants=vat_variants(),
         seeds=3,
         smoke_seeds=1,
+        reduced_seeds=2,
+        reduced_variants=vat_variants(REDUCED_VAT_CELLS),
     ),
     "speech": Experiment(
         "speech",
@@ -217,6 +199,9 @@ EXPERIMENTS: dict[str, Experiment] = {
         smoke_seeds=1,
         smoke_settings=(Setting("speech-builtin", "lenet"), Setting("speech-builtin", "vgg11")),
         smoke=SPEECH_SMOKE,
+        reduced_seeds=2,
+        reduced_settings=(Setting("speech-builtin", "lenet"), Setting("speech-builtin", "vgg11")),
+        reduced=SPEECH_REDUCED,
     ),
     "calibration": Experiment(
         "calibration",
@@ -239,6 +224,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         seeds=1,
         smoke_seeds=1,
         smoke_settings=(Setting("cifar100", "preactresnet18"), Setting("imagenet", "resnet50")),
+        reduced_seeds=1,
+        reduced_settings=(Setting("cifar100", "preactresnet18"), Setting("imagenet", "resnet50")),
         kind="timing",
     ),
     "datasets": Experiment(
@@ -249,6 +236,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         seeds=3,
         smoke_seeds=2,
         smoke_settings=BUILT_IN_SETS,
+        reduced_settings=BUILT_IN_SETS,
     ),
 }
 
@@ -279,37 +267,19 @@ TIMING_SMOKE = {
 width 8) and of 4 (ResNet-50 at its full width, which is fixed, but 64-px instead of 224-px
 images), 3 timed batches after 1 warm-up. The one place the timing smoke reduction is written."""
 
-
-@dataclass(frozen=True)
-class Run:
-    """One run of a sweep: its grid cell, seed and the config it trains."""
-
-    experiment: str
-    scale: str
-    setting: str
-    method: str
-    seed: int
-    config: TrainConfig
-    changes: tuple[str, ...] = ()
-    """The variant's assignments (shown beside the cell; the digest covers them)."""
-
-    @property
-    def cell(self) -> str:
-        changes = f" [{', '.join(self.changes)}]" if self.changes else ""
-        return f"{self.setting}/{self.method}{changes}"
-
-    @property
-    def key(self) -> str:
-        """Names the run by what changes its result: the experiment, setting, method, seed and
-        a digest of the config's result-changing fields (variants included)."""
-        digest = config_digest(self.config)
-        place = f"{self.setting}/{self.method}"
-        return f"{self.experiment}/{self.scale}/{place}/seed{self.seed}/{digest}"
-
-
-def config_digest(config: TrainConfig) -> str:
-    """The run identity's digest (``benchmarks.runner.identity``), as the sweep key shows it."""
-    return run_digest(config)[:10]
+TIMING_REDUCED = {
+    "cifar100": {"batch_size": 32, "limit_batches": 10, "warmup_batches": 2},
+    "imagenet": {
+        "batch_size": 8,
+        "limit_batches": 10,
+        "warmup_batches": 2,
+        "phases": (Phase(0, 8, 112),),
+    },
+}
+"""``sweep timing --scale reduced``, on the CPU: the paper's models at their full width (not the
+smoke's width 8), batches of 32 at 32 px (CIFAR-100) and of 8 at 112 px (ResNet-50), 10 timed
+batches after 2 warm-up ones: enough batches for the per-batch spread that tests the order of
+the ratios, a few minutes on two cores."""
 
 
 def get_experiment(name: str) -> Experiment:
@@ -320,9 +290,9 @@ def get_experiment(name: str) -> Experiment:
 
 def timing_config(setting: Setting, scale: str) -> TrainConfig:
     """The config a timing run reads its model, batch, image size and batch counts from
-    (:data:`TIMING` or :data:`TIMING_SMOKE`); ``limit_batches`` is the number of timed batches
-    and the last phase's crop the image side."""
-    table = {"paper": TIMING, "smoke": TIMING_SMOKE}.get(scale)
+    (:data:`TIMING`, :data:`TIMING_REDUCED` or :data:`TIMING_SMOKE`); ``limit_batches`` is the
+    number of timed batches and the last phase's crop the image side."""
+    table = {"paper": TIMING, "reduced": TIMING_REDUCED, "smoke": TIMING_SMOKE}.get(scale)
     if table is None:
         raise ValueError(f"no scale {scale!r}; scales: {', '.join(SCALES)}.")
     base = preset(setting.dataset)
@@ -330,15 +300,21 @@ def timing_config(setting: Setting, scale: str) -> TrainConfig:
     return dataclasses.replace(base, model=setting.model, method="all", **changes)
 
 
-def setting_config(setting: Setting, scale: str, smoke: dict[str, Any] | None = None):
-    """The base config of a setting: its dataset's preset with its model (paper), or the
-    built-in set reduced as ``smoke`` (default :data:`SMOKE`) says (smoke)."""
+def setting_config(setting: Setting, scale: str, changes: dict[str, Any] | None = None):
+    """The base config of a setting: its dataset's preset with its model (paper), changed as
+    ``changes`` says (default: :data:`REDUCED` at reduced scale, :data:`SMOKE` at smoke)."""
+    if scale not in SCALES:
+        raise ValueError(f"no scale {scale!r}; scales: {', '.join(SCALES)}.")
+    base = dataclasses.replace(preset(setting.dataset), model=setting.model)
     if scale == "paper":
-        return dataclasses.replace(preset(setting.dataset), model=setting.model)
-    if scale == "smoke":
-        reduction = SMOKE if smoke is None else smoke
-        return dataclasses.replace(preset(setting.dataset), model=setting.model, **reduction)
-    raise ValueError(f"no scale {scale!r}; scales: {', '.join(SCALES)}.")
+        return base
+    default = REDUCED if scale == "reduced" else SMOKE
+    return dataclasses.replace(base, **(default if changes is None else changes))
+
+
+def scale_changes(experiment: Experiment, scale: str) -> dict[str, Any] | None:
+    """The experiment's own config changes at ``scale`` (None: the scale's default)."""
+    return {"reduced": experiment.reduced, "smoke": experiment.smoke}.get(scale)
 
 
 FIXED_BY_GRID = ("dataset", "model", "method", "seed")
@@ -366,30 +342,34 @@ def cells(
     experiment = get_experiment(name)
     if seeds is not None and seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}.")
-    count = seeds or (experiment.seeds if scale == "paper" else experiment.smoke_seeds)
+    if scale not in SCALES:
+        raise ValueError(f"no scale {scale!r}; scales: {', '.join(SCALES)}.")
+    count = seeds or experiment.seeds_at(scale)
     settings = experiment.settings_at(scale)
-    _check_free(experiment, overrides)
+    variants = experiment.variants_at(scale)
+    _check_free(variants, overrides)
+    owner = experiment.runs_of_at(scale) or name
     found = []
     for setting in settings:
         if experiment.kind == "timing":
             base = timing_config(setting, scale)
         else:
-            base = setting_config(setting, scale, experiment.smoke)
+            base = setting_config(setting, scale, scale_changes(experiment, scale))
         for method in experiment.methods:
-            for variant in experiment.variants:
+            for variant in variants:
                 for seed in range(count):
                     config = dataclasses.replace(base, method=method, seed=seed)
                     assignments = [*variant.overrides, *overrides]
                     if assignments:
                         config = apply_overrides(config, assignments)
                     cell = (setting.name, method, seed, config, variant.overrides)
-                    found.append((variant, Run(experiment.runs_of or name, scale, *cell)))
+                    found.append((variant, Run(owner, scale, *cell)))
     return found
 
 
-def _check_free(experiment: Experiment, overrides: Sequence[str]) -> None:
+def _check_free(variants: Sequence[Variant], overrides: Sequence[str]) -> None:
     """Refuse a ``--set`` of what the grid sets: it would merge the grid's cells."""
-    varied = {a.partition("=")[0].strip() for v in experiment.variants for a in v.overrides}
+    varied = {a.partition("=")[0].strip() for v in variants for a in v.overrides}
     for assignment in overrides:
         key = assignment.partition("=")[0].strip()
         if key in FIXED_BY_GRID or key in varied:

@@ -126,8 +126,9 @@ def measured_setting(experiment: Experiment, paper_setting: Setting, scale: str)
     """The setting whose runs measure ``paper_setting`` at ``scale``."""
     if scale == "paper":
         return paper_setting.name
-    models = [s for s in experiment.smoke_settings if s.model == paper_setting.model]
-    return (models or list(experiment.smoke_settings))[0].name
+    measured = experiment.settings_at(scale)
+    models = [s for s in measured if s.model == paper_setting.model]
+    return (models or list(measured))[0].name
 
 
 def paper_value(dataset: str, method: str) -> float | None:
@@ -285,7 +286,7 @@ def write_report(selection: Selection, out: Path) -> Path:
         "the two agree to float rounding, the CSV's `max |artifact - logged|`). The CSV adds "
         "the ECE with TensorFlow Probability's bins (a confidence of exactly 1.0 in the last "
         "bin rather than a bin of its own) and the MLflow run ids.",
-        f"The runs are the `{experiment.runs_of}` experiment's: `comixup-bench sweep "
+        f"The runs are the `{experiment.runs_of_at(scale)}` experiment's: `comixup-bench sweep "
         f"{experiment.name}` launches the ones missing.",
         scale_note(scale),
         missing_artifacts_note(measured),
