@@ -74,8 +74,9 @@ class Experiment:
     reduced_variants: Sequence[Variant] | None = None
     """The grid cells at ``--scale reduced`` where the budget takes fewer (None: ``variants``)."""
     reduced_runs_of: str | None = None
-    """``runs_of`` at ``--scale reduced`` (None: ``runs_of``): an experiment whose runs are another's
-    with more seeds or cells reads and extends that one's, so shared runs train once."""
+    """``runs_of`` at ``--scale reduced`` (None: ``runs_of``): an experiment whose runs are
+    another's with more seeds or cells reads and extends that one's, so shared runs train
+    once."""
 
     def settings_at(self, scale: str) -> tuple[Setting, ...]:
         """The settings the experiment runs at ``scale``."""

@@ -352,3 +352,33 @@ def claims_from(
                 )
             )
     return found
+
+
+def directions(scale: str, seeds: int | None = None) -> list:
+    """Table 6's ordering at ``scale``: Co-Mixup's ECE (recomputed from each run's
+    predictions) is below each baseline's, per setting, paired over seeds."""
+    from benchmarks.sweep.experiments import expand, get_experiment
+    from benchmarks.sweep.state import run_states
+    from benchmarks.tables.directions import by_seed, direction
+    from benchmarks.tables.main_table import NAMES
+
+    experiment = get_experiment(EXPERIMENT)
+    measured = measure(run_states(expand(EXPERIMENT, scale=scale, seeds=seeds)))
+    rows = [(r.setting, r.method, r.seed, r.run_id, 100 * r.ece) for r in measured if r.ece]
+    tidy = pd.DataFrame(rows, columns=["setting", "method", "seed", "run_id", "ece"])
+    found = []
+    for setting in experiment.settings_at(scale):
+        ours = ("comixup", *by_seed(tidy, "ece", setting=setting.name, method="comixup"))
+        for method in (m for m in experiment.methods if m != "comixup"):
+            found.append(
+                direction(
+                    "Table 6",
+                    f"Co-Mixup's ECE is below {NAMES[method]}'s, {setting.name}",
+                    ours,
+                    (method, *by_seed(tidy, "ece", setting=setting.name, method=method)),
+                    statistic="ECE %, 10 equal-width bins",
+                    scale=scale,
+                    command=f"comixup-bench sweep {EXPERIMENT} --scale {scale}",
+                )
+            )
+    return found

@@ -16,6 +16,7 @@ REPRODUCED = "reproduced within the seeds' spread"
 NOT_REPRODUCED = "not reproduced"
 NOT_RUN = "not run at this scale"
 NO_PAPER_VALUE = "measured (the paper states no number)"
+NOT_COMPARED = "not compared: an absolute number at the reduced scale"
 
 SPREAD_FACTOR = 2.0
 """A measurement reproduces the paper's number when they differ by at most this many standard
@@ -32,7 +33,7 @@ class Claim:
     measured: float | None
     unit: str
     scale: str
-    """"paper" or "smoke" (``--scale`` of the sweep behind the measurement)."""
+    """"paper", "reduced" or "smoke" (``--scale`` of the sweep behind the measurement)."""
     seeds: int = 0
     spread: float | None = None
     """Standard deviation of the measurement over seeds (None with fewer than two)."""
@@ -55,13 +56,16 @@ class Claim:
 
 
 def verdict(claim: Claim) -> str:
-    """The shared rule: a smoke-scale number is never compared with the paper's (different
-    data and schedule); at the paper's scale the difference must lie within
+    """The shared rule: a smoke- or reduced-scale number is never compared with the paper's
+    (different data and schedule; at reduced scale the orderings are judged instead, by
+    ``benchmarks.tables.directions``); at the paper's scale the difference must lie within
     :data:`SPREAD_FACTOR` standard deviations over seeds."""
     if claim.measured is None or (isinstance(claim.measured, float) and math.isnan(claim.measured)):
         return NOT_RUN
     if claim.paper is None:
         return NO_PAPER_VALUE
+    if claim.scale == "reduced":
+        return NOT_COMPARED  # its orderings are judged instead (benchmarks.tables.directions)
     if claim.scale != "paper":
         return NOT_RUN
     if claim.spread is None or math.isnan(claim.spread):

@@ -134,3 +134,49 @@ def claims(scale: str, seeds: int | None) -> list[Claim]:
 
 def _seeds_option(seeds: int | None) -> str:
     return f" --seeds {seeds}" if seeds else ""
+
+
+NAMES = {
+    "vanilla": "Vanilla",
+    "input_mixup": "Input Mixup",
+    "manifold_mixup": "Manifold Mixup",
+    "cutmix": "CutMix",
+    "puzzle_mix": "Puzzle Mix",
+    "comixup": "Co-Mixup",
+    "vat": "VAT",
+}
+"""How the report names each method."""
+
+MEDIAN10 = "top-1 error %, median of the last 10 epochs"
+
+
+def directions(scale: str, seeds: int | None) -> list:
+    """Table 1's ordering at ``scale``: Co-Mixup errs less than each baseline, per setting,
+    paired over the ``main`` sweep's seeds (:mod:`benchmarks.tables.directions`)."""
+    from benchmarks.sweep.experiments import EXPERIMENTS, expand
+    from benchmarks.sweep.state import run_states
+    from benchmarks.tables.directions import by_seed, direction
+    from benchmarks.tables.sweep_runs import finished
+
+    experiment = EXPERIMENTS["main"]
+    runs = finished(run_states(expand("main", scale=scale, seeds=seeds)))
+    command = f"comixup-bench sweep main --scale {scale}{_seeds_option(seeds)}"
+    found = []
+    for setting in experiment.settings_at(scale):
+        ours = ("comixup", *by_seed(runs, "median10", setting=setting.name, method="comixup"))
+        for method in experiment.methods:
+            if method == "comixup":
+                continue
+            theirs = (method, *by_seed(runs, "median10", setting=setting.name, method=method))
+            found.append(
+                direction(
+                    "Table 1",
+                    f"Co-Mixup errs less than {NAMES[method]}, {setting.name}",
+                    ours,
+                    theirs,
+                    statistic=MEDIAN10,
+                    scale=scale,
+                    command=command,
+                )
+            )
+    return found

@@ -25,10 +25,15 @@ import pandas as pd
 
 from benchmarks.tables import TABLES
 from benchmarks.tables.claims import SPREAD_FACTOR, Claim
+from benchmarks.tables.directions import ALPHA, Direction, counts, directions_frame
 
-OTHER_CLAIMS = {"analysis": "benchmarks.analysis.claims"}
+OTHER_CLAIMS = {
+    "robustness": "benchmarks.tables.section7",
+    "analysis": "benchmarks.analysis.claims",
+}
 """Claims that no table of ``TABLES`` states, name -> module with ``claims(scale, seeds)``:
-the algorithm analysis (Tables 2-4, Figure 2), read from its logged runs (this module only
+Section 7's orderings (from the evaluation runs of ``comixup-bench robustness``) and the
+algorithm analysis (Tables 2-4, Figure 2), read from their logged runs (this module only
 reads: it runs no solver)."""
 
 
@@ -73,6 +78,8 @@ class Section:
     source: Source
     claims: list[Claim] = field(default_factory=list)
     missing: str = ""
+    directions: list[Direction] = field(default_factory=list)
+    """The module's ordering claims (its ``directions(scale, seeds)``, where it has one)."""
     """Why the module gave no claims ("not built": the module or its claims() is absent)."""
 
 
@@ -93,7 +100,9 @@ def gather(scale: str, seeds: int | None, sources: Sequence[Source] | None = Non
     for item in all_sources() if sources is None else sources:
         function, missing = claims_function(item.module)
         found = list(function(scale, seeds)) if function else []
-        sections.append(Section(item, found, missing))
+        ordering = getattr(_import(item.module)[0], "directions", None) if function else None
+        orders = list(ordering(scale, seeds)) if callable(ordering) else []
+        sections.append(Section(item, found, missing, orders))
     return sections
 
 
@@ -164,14 +173,72 @@ def summary_frame(sections: Sequence[Section]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _short(run_ids: Sequence[str]) -> str:
+    """Run ids as their first 8 hex digits (MLflow's search finds a run by its prefix)."""
+    return " ".join(run[:8] for run in run_ids) or "-"
+
+
+def directions_summary(sections: Sequence[Section]) -> pd.DataFrame:
+    """Every ordering claim as one Markdown row: the claim, the pairs, both sides' means, the
+    paper's side's mean lead, the test's P, the verdict and the runs."""
+    rows = [
+        {
+            "table": d.table,
+            "claim": _cell(d.claim),
+            "pairs": d.pairs,
+            "paper's side": _number(d.ahead_mean, 4),
+            "other side": _number(d.behind_mean, 4),
+            "lead": _number(d.margin, 3),
+            "P": _number(d.p_value, 2),
+            "verdict": f"**{d.verdict}**",
+            "MLflow runs": _short(d.run_ids),
+        }
+        for section in sections
+        for d in section.directions
+    ]
+    return pd.DataFrame(rows)
+
+
+def counts_by_scale(sections: Sequence[Section]) -> pd.DataFrame:
+    """How many claims have each verdict, by kind (ordering, number) and scale."""
+    rows: dict[tuple[str, str, str], int] = {}
+    for section in sections:
+        for d in section.directions:
+            key = ("ordering", d.scale, d.verdict)
+            rows[key] = rows.get(key, 0) + 1
+        for claim in section.claims:
+            key = ("number", claim.scale, claim.verdict)
+            rows[key] = rows.get(key, 0) + 1
+    frame = pd.DataFrame(
+        [(*key, count) for key, count in rows.items()],
+        columns=["claim", "scale", "verdict", "claims"],
+    )
+    return frame.sort_values(["claim", "scale", "claims"], ascending=[False, True, False])
+
+
+def _directions_text(section: Section) -> list[str]:
+    lines = []
+    for d in section.directions:
+        lead = "-" if d.margin is None else f"{d.margin:+.3g}"
+        lines += [
+            f"- **{d.claim}** ({d.statistic}): *{d.verdict}*; {d.pairs} pair(s), "
+            f"{d.ahead} {_number(d.ahead_mean, 4)} vs {d.behind} {_number(d.behind_mean, 4)}, "
+            f"lead {lead}, {d.test} P {_number(d.p_value, 2)}.",
+            f"  MLflow runs: {', '.join(f'`{r}`' for r in d.run_ids) or 'none'}. "
+            f"Command: `{d.command}`",
+        ]
+    return [*lines, ""] if lines else []
+
+
 def _section_text(section: Section, scale: str, out: Path) -> list[str]:
     source = section.source
     lines = [f"## {source.title}", ""]
     lines += ["Reproduce:", "", "```", source.reproduce.format(scale=scale), "```", ""]
     if section.missing:
         return [*lines, f"**{section.missing}.** Its claims appear here once it is.", ""]
+    lines += _directions_text(section)
     if not section.claims:
-        return [*lines, "This module states no claim at this scale.", ""]
+        return lines if section.directions else [*lines, "No claim at this scale.", ""]
     for claim in section.claims:
         runs = ", ".join(f"`{run}`" for run in claim.run_ids) or "none"
         lines += [
@@ -191,14 +258,44 @@ def _section_text(section: Section, scale: str, out: Path) -> list[str]:
     return lines
 
 
+def ordering_text(sections: Sequence[Section], scale: str) -> list[str]:
+    """The report's lead at a scale with ordering claims: their counts, rule and table."""
+    found = [d for section in sections for d in section.directions]
+    if not found:
+        return []
+    tally = "; ".join(f"{count} *{verdict}*" for verdict, count in counts(found).items())
+    return [
+        f"## The paper's orderings at the {scale} scale",
+        "",
+        f"{len(found)} ordering claims: {tally}.",
+        "",
+        "Each claim is an ordering the paper states (the *paper's side* beats the *other "
+        "side*), tested on the runs of this scale: a paired t-test over seeds (two-sided, "
+        f"`scipy.stats.ttest_rel`; the timing order: Welch's t-test over the timed batches) at "
+        f"P < {ALPHA:g}. *holds*: significant, the paper's way; *reversed*: significant, the "
+        "other way; *not significant*: P at or above that; *too few seeds*: fewer than two "
+        "pairs; *not run at this scale*: a side has no finished run. *lead*: the paper's "
+        "side's mean advantage per pair (positive: the paper's way), in the statistic's unit. "
+        "Absolute numbers of this scale are never set beside the paper's "
+        "(benchmarks/tables/directions.py). Every row is in "
+        "[`directions.csv`](directions.csv).",
+        "",
+        directions_summary(sections).to_markdown(index=False),
+        "",
+    ]
+
+
 def verdict_counts(sections: Sequence[Section]) -> str:
-    counts: dict[str, int] = {}
+    tally: dict[str, int] = {}
     for section in sections:
         for claim in section.claims:
-            counts[claim.verdict] = counts.get(claim.verdict, 0) + 1
+            tally[claim.verdict] = tally.get(claim.verdict, 0) + 1
     built = sum(not s.missing for s in sections)
-    parts = [f"{count} *{name}*" for name, count in counts.items()]
-    return f"{built} of {len(sections)} tables built. Claims: " + "; ".join(parts or ["none"])
+    numbers = "; ".join(f"{count} *{name}*" for name, count in tally.items()) or "none"
+    orders = counts([d for section in sections for d in section.directions])
+    ordering = "; ".join(f"{count} *{name}*" for name, count in orders.items())
+    lead = f"Orderings: {ordering}. " if ordering else ""
+    return f"{built} of {len(sections)} tables built. {lead}Numbers: {numbers}"
 
 
 def render(
@@ -219,16 +316,22 @@ def render(
         "",
         f"{verdict_counts(sections)}.",
         "",
+        *ordering_text(sections, scale),
+        "## Claims by verdict and scale",
+        "",
+        counts_by_scale(sections).to_markdown(index=False),
+        "",
+        "## The paper's numbers",
+        "",
         "**Verdicts.** *reproduced within the seeds' spread*: at the paper's scale, the "
         f"measurement lies within {SPREAD_FACTOR:g} standard deviations (over seeds; for "
         "timing ratios, over the timed batches; for the t-test, of the statistic over repeated "
         "experiments) of the paper's number. *not reproduced*: outside that band. *not run "
         "at this scale*: no finished run, or a smoke-scale measurement, which checks the "
-        "pipeline on tiny data and is never compared with the paper. The paper's numbers come "
+        "pipeline on tiny data and is never compared with the paper; *not compared*: a "
+        "reduced-scale number, whose orderings are judged above instead. The paper's numbers come "
         "from `benchmarks/tables/paper_values.toml`, each with its source. Every row is also "
         "in [`claims.csv`](claims.csv).",
-        "",
-        "## Summary",
         "",
         summary_frame(sections).to_markdown(index=False),
         "",
@@ -253,6 +356,8 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "claims.csv"
     claims_frame(sections).to_csv(csv, index=False)
+    orders = [d for section in sections for d in section.directions]
+    directions_frame(orders).to_csv(out / "directions.csv", index=False)
     readme = out / "README.md"
     text = render(sections, scale=scale, seeds=seeds, out=out, tracking=mlflow.get_tracking_uri())
     readme.write_text(text + "\n")

@@ -302,3 +302,31 @@ def claims(scale: str, seeds: int | None) -> list[Claim]:
             **common,
         ),
     ]
+
+
+def directions(scale: str, seeds: int | None) -> list:
+    """Section 6.5's sign and significance at ``scale``: Co-Mixup errs less than Puzzle Mix
+    over the ``significance`` sweep's seeds, judged by the shared rule (two-sided paired
+    t-test at 0.05; the paper's P 0.02 is one-sided, its T 2.28 over 10 seeds)."""
+    from benchmarks.sweep.experiments import EXPERIMENTS, expand
+    from benchmarks.sweep.state import run_states
+    from benchmarks.tables.directions import by_seed, direction
+    from benchmarks.tables.main_table import MEDIAN10
+    from benchmarks.tables.sweep_runs import finished
+
+    experiment = EXPERIMENTS["significance"]
+    first, second = experiment.methods
+    runs = finished(run_states(expand("significance", scale=scale, seeds=seeds)))
+    option = f" --seeds {seeds}" if seeds else ""
+    return [
+        direction(
+            "Section 6.5",
+            f"the paired t-test's sign: {first} - {second} > 0, significant ({setting.name})",
+            (second, *by_seed(runs, "median10", setting=setting.name, method=second)),
+            (first, *by_seed(runs, "median10", setting=setting.name, method=first)),
+            statistic=MEDIAN10,
+            scale=scale,
+            command=f"comixup-bench sweep significance --scale {scale}{option}",
+        )
+        for setting in experiment.settings_at(scale)
+    ]

@@ -146,3 +146,29 @@ def claims(scale: str, seeds: int | None, overrides: Sequence[str] = ()) -> list
         for model, model_name in MODELS.items()
         for method, error in paper.by_method("table5", model).items()
     ]
+
+
+def directions(scale: str, seeds: int | None) -> list:
+    """Table 5's ordering at ``scale``: per model, Co-Mixup errs less than each baseline (test
+    error at the best validation epoch), paired over seeds."""
+    from benchmarks.tables.directions import by_seed, direction
+
+    grid = grid_runs("speech", scale=scale, seeds=seeds)
+    found = []
+    for setting in get_experiment("speech").settings_at(scale):
+        model = MODELS.get(setting.model, setting.model)
+        ours = ("comixup", *by_seed(grid.tidy, STATISTIC, setting=setting.name, method="comixup"))
+        for method in (m for m in METHODS if m != "comixup"):
+            theirs = by_seed(grid.tidy, STATISTIC, setting=setting.name, method=method)
+            found.append(
+                direction(
+                    "Table 5",
+                    f"Co-Mixup errs less than {METHODS[method]}, {model}, {setting.dataset}",
+                    ours,
+                    (method, *theirs),
+                    statistic="top-1 error %, at the best validation epoch",
+                    scale=scale,
+                    command=f"comixup-bench sweep speech --scale {scale}",
+                )
+            )
+    return found

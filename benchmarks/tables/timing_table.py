@@ -259,3 +259,52 @@ def _scale_note(scale: str) -> str:
         "Paper scale (benchmarks/sweep/experiments.py TIMING): CIFAR-100 batch 100 at 32 px, "
         "ImageNet batch 112 (448 over 4 GPUs) at 224 px, 20 timed batches after 5 warm-up."
     )
+
+
+def directions(scale: str, seeds: int | None) -> list:
+    """The order of the published ratios above 1 at ``scale``: Co-Mixup takes longer per batch
+    than the method it is divided by, by Welch's t-test over the timed batches (each side's
+    median and spread over them; ``seeds`` is unused, a timing run has one)."""
+    from benchmarks.sweep.experiments import expand
+    from benchmarks.sweep.state import run_states
+    from benchmarks.tables.directions import NOT_RUN, Direction, welch_verdict
+
+    del seeds
+    states = run_states(expand("timing", scale=scale))
+    frame = timing_frame(states, run_tags(states))
+    batches = {s.run.setting: s.run.config.limit_batches or 0 for s in states}
+    ids = {s.run.setting: s.run_id for s in states if s.state == DONE}
+    found = []
+    for (setting, first, second), (paper, source) in PAPER_RATIOS.items():
+        if setting not in batches or paper is None or paper <= 1:
+            continue
+        sides = [_timed(frame, setting, method, batches[setting]) for method in (first, second)]
+        result = (
+            welch_verdict(*sides, lower_is_better=False) if all(sides) else {"verdict": NOT_RUN}
+        )
+        found.append(
+            Direction(
+                table="Timing",
+                claim=f"{first} takes longer per batch than {second} (paper {paper:g}x, "
+                f"{source}), {setting}",
+                ahead=first,
+                behind=second,
+                statistic="ms per training batch, median over the timed batches",
+                scale=scale,
+                run_ids=(ids[setting],) if setting in ids else (),
+                command=f"comixup-bench sweep timing --scale {scale}",
+                **result,
+            )
+        )
+    return found
+
+
+def _timed(frame: pd.DataFrame, setting: str, method: str, count: int):
+    """(median ms, std ms, timed batches) of ``method``'s first backend in ``setting``."""
+    if not len(frame):
+        return None
+    rows = frame[(frame["setting"] == setting) & (frame["method"] == method)]
+    rows = rows[rows["backend"].isin(["", BACKENDS[0]])]
+    if not len(rows):
+        return None
+    return float(rows.iloc[0]["total (ms)"]), float(rows.iloc[0]["total std (ms)"]), count

@@ -200,3 +200,27 @@ def claims(scale: str, seeds: int | None, overrides: Sequence[str] = ()) -> list
         )
         for (alpha, power, epsilon), error in paper_errors().items()
     ]
+
+
+def directions(scale: str, seeds: int | None) -> list:
+    """Table 8's ordering at ``scale``: Co-Mixup (the main sweep's runs) errs less than VAT in
+    each setting run, paired over seeds."""
+    from benchmarks.tables.directions import by_seed, direction
+    from benchmarks.tables.main_table import MEDIAN10
+
+    grid = grid_runs("vat", scale=scale, seeds=seeds)
+    main, _ = main_runs(_setting(scale), scale=scale, seeds=seeds)
+    ours = ("comixup", *by_seed(main, STATISTIC, method="comixup"))
+    return [
+        direction(
+            "Table 8",
+            f"Co-Mixup errs less than VAT at alpha {v.row}, {v.column}, {_setting(scale)}",
+            ours,
+            (f"VAT {v.row}, {v.column}", *by_seed(grid.tidy, STATISTIC, row=v.row, column=c)),
+            statistic=MEDIAN10,
+            scale=scale,
+            command=f"comixup-bench sweep vat --scale {scale} && "
+            f"comixup-bench sweep main --scale {scale}",
+        )
+        for c, v in ((v.column, v) for v in get_experiment("vat").variants_at(scale))
+    ]
