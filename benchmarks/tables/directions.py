@@ -139,14 +139,14 @@ def welch_verdict(
     }
 
 
-def by_seed(tidy: pd.DataFrame, column: str, **where: str) -> tuple[dict[int, float], tuple]:
-    """(seed -> ``column`` of the rows matching ``where``, their run ids) of a tidy frame with
+def by_seed(tidy: pd.DataFrame, statistic: str, **where: str) -> tuple[dict[int, float], tuple]:
+    """(seed -> ``statistic`` of the rows matching ``where``, their run ids) of a tidy frame with
     ``seed`` and ``run_id`` columns; rows whose value is missing are left out."""
     mask = pd.Series(True, index=tidy.index)
     for key, value in where.items():
         mask &= tidy[key] == value
-    rows = tidy[mask].dropna(subset=[column]).sort_values("seed")
-    pairs = zip(rows["seed"], rows[column], strict=True)
+    rows = tidy[mask].dropna(subset=[statistic]).sort_values("seed")
+    pairs = zip(rows["seed"], rows[statistic], strict=True)
     values = {int(seed): float(value) for seed, value in pairs}
     return values, tuple(rows["run_id"])
 

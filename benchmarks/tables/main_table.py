@@ -65,16 +65,39 @@ def write_report(selection: Selection, out: Path) -> Path:
     )
     settings = experiment.settings_at(selection.scale)
     order = [(s.name, m) for s in settings for m in experiment.methods]
-    shown, numbers = main_table(finished(states), order)
+    tidy = finished(states)
+    shown, numbers = main_table(tidy, order)
     md, csv = write_table(
         shown,
         "main",
         out,
         title=f"{experiment.title}, {selection.scale} scale",
-        notes=scale_note(selection.scale) + " " + missing_note(states),
+        notes="\n\n".join(
+            n for n in (scale_note(selection.scale), missing_note(states), _trained(tidy, out)) if n
+        ),
     )
     numbers.to_csv(csv, index=False)
     return md
+
+
+def _trained(tidy: pd.DataFrame, out: Path) -> str:
+    """The note that says whether the runs trained long enough, with ``main-curves.png``."""
+    from benchmarks.data import dataset_spec
+    from benchmarks.tables.convergence import (
+        convergence_frame,
+        convergence_note,
+        curves,
+        plot_curves,
+    )
+
+    if tidy.empty:
+        return ""
+    curves_of = curves(list(tidy["run_id"]))
+    summary = convergence_frame(tidy, curves_of)
+    classes = {dataset_spec(s.split("/")[0]).num_classes for s in tidy["setting"]}
+    chance = 100 * (1 - 1 / max(classes))
+    plot_curves(tidy, curves_of, out / "main-curves.png")
+    return convergence_note(summary, chance) + "\n\n![every run's curve](main-curves.png)"
 
 
 def claims(scale: str, seeds: int | None) -> list[Claim]:

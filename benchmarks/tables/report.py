@@ -53,6 +53,12 @@ def write_table(
 def scale_note(scale: str) -> str:
     """What the numbers of a sweep at ``scale`` say (the main, significance and calibration
     tables' note)."""
+    if scale == "reduced":
+        return (
+            "Reduced scale: the boxed digits on CPU, trained for 20 epochs (benchmarks/sweep/"
+            "experiments.py REDUCED); its numbers test the paper's orderings (reports/README.md), "
+            "never its CIFAR-100 values."
+        )
     if scale == "smoke":
         return (
             "Smoke scale: the built-in digits set on CPU with a narrow net and a few batches "

@@ -321,7 +321,7 @@ def render(
         "",
         counts_by_scale(sections).to_markdown(index=False),
         "",
-        "## The paper's numbers",
+        "## Summary: the paper's numbers",
         "",
         "**Verdicts.** *reproduced within the seeds' spread*: at the paper's scale, the "
         f"measurement lies within {SPREAD_FACTOR:g} standard deviations (over seeds; for "

@@ -1,0 +1,95 @@
+"""Whether a sweep's runs trained long enough, read from their logged test-error curves: the
+slope of the last 10 epochs (points per epoch, least squares) and the final error against
+chance, as a table's note and a figure of every curve.
+
+The rule (the reduced scale's): a method has stopped improving when none of its runs' last 10
+epochs falls faster than :data:`MAX_FALL` points per epoch, and it is well above chance when
+every run's median of the last 10 epochs is at most half of chance's error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+WINDOW = 10
+MAX_FALL = 0.5
+"""Points per epoch: a run whose last :data:`WINDOW` epochs fall faster is still improving."""
+
+
+def curves(run_ids: Sequence[str], client=None) -> dict[str, list[float]]:
+    """Run id -> its test top-1 error per epoch (``test_top1_error``, by step)."""
+    from mlflow.tracking import MlflowClient
+
+    client = client or MlflowClient()
+    found = {}
+    for run_id in run_ids:
+        history = sorted(client.get_metric_history(run_id, "test_top1_error"), key=lambda m: m.step)
+        found[run_id] = [m.value for m in history]
+    return found
+
+
+def fall_per_epoch(errors: Sequence[float], window: int = WINDOW) -> float:
+    """How fast the last ``window`` epochs' error falls (points per epoch; negative: rises)."""
+    tail = np.asarray(errors[-window:], dtype=float)
+    if len(tail) < 2:
+        return float("nan")
+    return float(-np.polyfit(np.arange(len(tail)), tail, 1)[0])
+
+
+def convergence_frame(tidy: pd.DataFrame, curves_of: dict[str, list[float]]) -> pd.DataFrame:
+    """Per (setting, method): the fastest fall of its runs' last epochs, its worst median."""
+    rows = [
+        {**row, "fall": fall_per_epoch(curves_of.get(row["run_id"], []))}
+        for row in tidy[["setting", "method", "run_id", "median10"]].to_dict("records")
+    ]
+    frame = pd.DataFrame(rows, columns=["setting", "method", "run_id", "median10", "fall"])
+    return frame.groupby(["setting", "method"], sort=False).agg(
+        fall=("fall", "max"), worst=("median10", "max"), runs=("run_id", "count")
+    )
+
+
+def convergence_note(summary: pd.DataFrame, chance: float) -> str:
+    """The note: the rule, then each method that breaks it, by name."""
+    if summary.empty:
+        return ""
+    still = [f"{m} ({f:.2f}/epoch)" for (_, m), f in summary["fall"].items() if f >= MAX_FALL]
+    near = [f"{m} ({w:.1f}%)" for (_, m), w in summary["worst"].items() if w > chance / 2]
+    fastest = summary["fall"].max()
+    return (
+        f"Trained long enough? Over each run's last {WINDOW} epochs the test error falls by at "
+        f"most {fastest:.2f} points per epoch (least-squares slope; the rule: under {MAX_FALL}); "
+        + (f"still improving: {', '.join(still)}. " if still else "every method has stopped. ")
+        + f"Half of chance is {chance / 2:.0f}% error; "
+        + (
+            f"a run above it: {', '.join(near)} (its curve is in the figure)."
+            if near
+            else "every run ends below it."
+        )
+    )
+
+
+def plot_curves(tidy: pd.DataFrame, curves_of: dict[str, list[float]], path: Path) -> Path:
+    """One panel per setting: each run's test error per epoch, one colour per method."""
+    from matplotlib.figure import Figure
+
+    settings = list(dict.fromkeys(tidy["setting"]))
+    figure = Figure(figsize=(6.5 * len(settings), 4.2))
+    axes = figure.subplots(1, len(settings), squeeze=False)[0]
+    for axis, setting in zip(axes, settings, strict=True):
+        rows = tidy[tidy["setting"] == setting]
+        for index, method in enumerate(dict.fromkeys(rows["method"])):
+            for number, run_id in enumerate(rows[rows["method"] == method]["run_id"]):
+                errors = curves_of.get(run_id, [])
+                label = method if number == 0 else None
+                axis.plot(range(1, len(errors) + 1), errors, color=f"C{index}", label=label)
+        axis.set(title=setting, xlabel="epoch", ylabel="test top-1 error (%)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    return path
