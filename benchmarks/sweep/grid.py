@@ -61,8 +61,8 @@ def sweep(
     reads = get_experiment(experiment).runs_of_at(scale)
     if reads:
         settings = ", ".join(sorted({run.setting for run in runs}))
-        say(f"{experiment} trains no runs of its own: it reads {reads}'s runs of its settings "
-            f"({settings}); those missing train here as {reads}'s.")  # fmt: skip
+        say(f"{experiment} reads {reads}'s runs of its settings ({settings}): those not done "
+            f"train here and are recorded as {reads}'s.")  # fmt: skip
     uri = tracking.tracking_uri()
     if how.launcher == "slurm":
         launch.check_cluster_tracking(uri)

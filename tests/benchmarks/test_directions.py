@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from scipy import stats
 
 from benchmarks.tables import directions as d
@@ -113,3 +114,22 @@ def test_the_report_leads_with_the_orderings_and_counts_by_kind_and_scale(tmp_pa
         ("ordering", d.TOO_FEW_SEEDS, 1),
         ("number", NOT_COMPARED, 1),
     }
+
+
+def test_the_convergence_note_names_the_methods_still_improving_and_near_chance():
+    from benchmarks.tables.convergence import convergence_frame, convergence_note, fall_per_epoch
+
+    assert fall_per_epoch([50, 40, 30, 20, 10]) == pytest.approx(10.0)
+    assert fall_per_epoch([90.0] * 3 + [5.0] * 10) == pytest.approx(0.0)  # only the last 10
+    tidy = pd.DataFrame(
+        {
+            "setting": ["s", "s"],
+            "method": ["flat", "falling"],
+            "run_id": ["a", "b"],
+            "median10": [5.0, 60.0],
+        }
+    )
+    curves = {"a": [5.0] * 10, "b": [80.0 - 2 * i for i in range(10)]}
+    note = convergence_note(convergence_frame(tidy, curves), chance=90.0)
+    assert "still improving: falling (2.00/epoch)" in note
+    assert "a run above it: falling (60.0%)" in note and "flat" not in note
