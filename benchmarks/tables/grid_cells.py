@@ -93,16 +93,18 @@ def main_runs(
     seeds: int | None = None,
     overrides: Sequence[str] = (),
     client=None,
+    schedule_of: str | None = None,
 ) -> tuple[pd.DataFrame, list[RunState]]:
     """The ``main`` experiment's runs of ``setting`` at ``scale``: the finished ones, tidy
     (:func:`benchmarks.tables.sweep_runs.finished`), and every one's state. Tables 7 and 8
     read their baselines and Co-Mixup from there, with the training fields of ``overrides``
-    (a method's own settings belong to the grid's method)."""
+    (a method's own settings belong to the grid's method), at the schedule of the experiment
+    ``schedule_of`` (default: main's)."""
     from benchmarks.sweep.experiments import expand
     from benchmarks.tables.sweep_runs import finished
 
     training = [a for a in overrides if "." not in a.partition("=")[0]]
-    grid = expand("main", scale=scale, seeds=seeds, overrides=training)
+    grid = expand("main", scale=scale, seeds=seeds, overrides=training, schedule_of=schedule_of)
     runs = [run for run in grid if run.setting == setting]
     states = run_states(runs, client)
     return finished(states), states

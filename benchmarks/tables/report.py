@@ -54,10 +54,14 @@ def scale_note(scale: str) -> str:
     """What the numbers of a sweep at ``scale`` say (the main, significance and calibration
     tables' note)."""
     if scale == "reduced":
+        from benchmarks.sweep.experiments import REDUCED
+
+        decays = " and ".join(map(str, REDUCED["milestones"]))
         return (
-            "Reduced scale: the boxed digits on CPU, trained for 20 epochs (benchmarks/sweep/"
-            "experiments.py REDUCED); its numbers test the paper's orderings (reports/README.md), "
-            "never its CIFAR-100 values."
+            f"Reduced scale: the boxed digits on CPU, trained for {REDUCED['epochs']} epochs "
+            f"(learning rate down 10x after epochs {decays}; benchmarks/sweep/experiments.py "
+            "REDUCED); its numbers test the paper's orderings (reports/README.md), never its "
+            "CIFAR-100 values."
         )
     if scale == "smoke":
         return (

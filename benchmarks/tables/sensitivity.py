@@ -135,7 +135,11 @@ def write_report(selection: Selection, out: Path) -> Path:
         "sensitivity", scale=scale, seeds=selection.seeds, overrides=selection.overrides
     )
     main, _ = main_runs(
-        _setting(scale), scale=scale, seeds=selection.seeds, overrides=selection.overrides
+        _setting(scale),
+        scale=scale,
+        seeds=selection.seeds,
+        overrides=selection.overrides,
+        schedule_of="sensitivity",  # the baselines at the table's own schedule
     )
     baseline = best_baseline(main)
     shown, numbers = sensitivity_table(
@@ -175,12 +179,20 @@ def _notes(scale: str, baseline) -> str:
     )
 
 
-def scale_note(scale: str, methods: str = "method") -> str:
+def scale_note(
+    scale: str, methods: str = "hyperparameter values", experiment: str = "sensitivity"
+) -> str:
+    """What a Table 7 or 8 (``experiment``) at ``scale`` says, with its reduced schedule."""
     if scale == "reduced":
+        from benchmarks.sweep.experiments import REDUCED, get_experiment
+
+        changes = get_experiment(experiment).reduced or REDUCED
         return (
-            "Reduced scale: the boxed digits for 20 epochs (benchmarks/sweep/experiments.py "
-            "REDUCED), with the fewer cells and seeds written there; its numbers test the "
-            f"paper's orderings of the {methods}s, never its absolute values."
+            f"Reduced scale: the boxed digits for {changes['epochs']} epochs, learning rate down "
+            f"10x after epochs {' and '.join(map(str, changes['milestones']))} "
+            "(benchmarks/sweep/experiments.py; the baselines are main's runs at that schedule), "
+            "with the fewer cells and seeds written there; its numbers test the "
+            f"paper's orderings of the {methods}, never its absolute values."
         )
     if scale == "smoke":
         return (

@@ -176,7 +176,7 @@ def _notes(scale: str) -> str:
         "0 (random direction) or 1 power iteration. Bold: the best of each alpha row. Co-Mixup: "
         "the main sweep's Co-Mixup runs of the same setting and scale (`comixup-bench sweep "
         f"main --scale {scale}`). Paper: {paper.published('table8')['source']}. "
-        + scale_note(scale, "methods")
+        + scale_note(scale, "methods", "vat")
     )
 
 
