@@ -405,6 +405,16 @@ def test_a_run_shorter_than_its_warmup_reports_what_was_measured():
     assert "warm-up" not in notes(config, {})
 
 
+def test_the_main_jobs_table_says_its_short_schedule_under_trains_the_mixers():
+    from benchmarks.sweep.experiments import REDUCED
+
+    short = preset("boxed-digits")
+    assert short.epochs < REDUCED["epochs"]
+    assert "pipeline check, not a ranking" in notes(short)
+    assert "pipeline check" not in notes(apply_overrides(short, [f"epochs={REDUCED['epochs']}"]))
+    assert "pipeline check" not in notes(preset("builtin"))  # a set not measured so
+
+
 # --- compare's methods side by side, stopped by a signal ----------------------------------------
 
 
