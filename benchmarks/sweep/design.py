@@ -157,3 +157,20 @@ class Run:
 def config_digest(config: TrainConfig) -> str:
     """The run identity's digest (``benchmarks.runner.identity``), as the sweep key shows it."""
     return run_digest(config)[:10]
+
+
+FIXED_BY_GRID = ("dataset", "model", "method", "seed")
+"""Fields the grid sets; ``--set`` may change any other (and it becomes part of the key)."""
+
+
+def check_free(variants: Sequence[Variant], overrides: Sequence[str]) -> None:
+    """Refuse a ``--set`` of what the grid sets: it would merge the grid's cells."""
+    varied = {a.partition("=")[0].strip() for v in variants for a in v.overrides}
+    for assignment in overrides:
+        key = assignment.partition("=")[0].strip()
+        if key in FIXED_BY_GRID or key in varied:
+            raise ValueError(
+                f"--set {assignment}: the experiment's grid sets {', '.join(FIXED_BY_GRID)}"
+                + (f" and {', '.join(sorted(varied))}" if varied else "")
+                + "; choose them with the experiment, --scale and --seeds."
+            )

@@ -30,6 +30,7 @@ from benchmarks.sweep.design import (  # noqa: F401 - the names every caller imp
     Run,
     Setting,
     Variant,
+    check_free,
     config_digest,
     one_at_a_time,
 )
@@ -329,10 +330,6 @@ def scale_changes(experiment: Experiment, scale: str) -> dict[str, Any] | None:
     return {"reduced": experiment.reduced, "smoke": experiment.smoke}.get(scale)
 
 
-FIXED_BY_GRID = ("dataset", "model", "method", "seed")
-"""Fields the grid sets; ``--set`` may change any other (and it becomes part of the key)."""
-
-
 def expand(
     name: str,
     *,
@@ -371,7 +368,7 @@ def cells(
     count = seeds or experiment.seeds_at(scale)
     settings = experiment.settings_at(scale)
     variants = experiment.variants_at(scale)
-    _check_free(variants, overrides)
+    check_free(variants, overrides)
     owner = experiment.runs_of_at(scale) or name
     changes = scale_changes(get_experiment(schedule_of or name), scale)
     found = []
@@ -390,16 +387,3 @@ def cells(
                     cell = (setting.name, method, seed, config, variant.overrides)
                     found.append((variant, Run(owner, scale, *cell)))
     return found
-
-
-def _check_free(variants: Sequence[Variant], overrides: Sequence[str]) -> None:
-    """Refuse a ``--set`` of what the grid sets: it would merge the grid's cells."""
-    varied = {a.partition("=")[0].strip() for v in variants for a in v.overrides}
-    for assignment in overrides:
-        key = assignment.partition("=")[0].strip()
-        if key in FIXED_BY_GRID or key in varied:
-            raise ValueError(
-                f"--set {assignment}: the experiment's grid sets {', '.join(FIXED_BY_GRID)}"
-                + (f" and {', '.join(sorted(varied))}" if varied else "")
-                + "; choose them with the experiment, --scale and --seeds."
-            )
