@@ -54,9 +54,12 @@ def test_pairs_are_matched_by_seed_not_by_position():
     assert d.paired_verdict(ours, theirs, lower_is_better=True)["verdict"] == d.HOLDS
 
 
-def test_equal_leads_without_spread_decide_by_their_sign():
-    assert d.judge([1.0, 1.0, 1.0]) == (d.HOLDS, 0.0)
-    assert d.judge([-2.0, -2.0]) == (d.REVERSED, 0.0)
+def test_equal_leads_without_spread_take_the_exact_sign_flip_p():
+    # Two pairs 5 points apart on an 80-clip set (1.25-point steps) are not a verdict.
+    assert d.judge([-5.0, -5.0]) == (d.NOT_SIGNIFICANT, 0.5)
+    assert d.judge([1.0] * 5) == (d.NOT_SIGNIFICANT, 0.0625)
+    assert d.judge([1.0] * 6) == (d.HOLDS, 0.03125)
+    assert d.judge([-2.0] * 6) == (d.REVERSED, 0.03125)
     assert d.judge([0.0, 0.0]) == (d.NOT_SIGNIFICANT, 1.0)
 
 
