@@ -125,6 +125,22 @@ def _numbers(cell) -> dict:
     return {key: cell[key] for key in ("mean", "std", "seeds", "seed list", "MLflow runs")}
 
 
+def baseline_runs(
+    scale: str, *, seeds: int | None = None, overrides: Sequence[str] = (), client=None
+) -> tuple[pd.DataFrame, list]:
+    """The ``main`` sweep's runs the table's baseline column reads (finished ones tidy, and
+    every one's state): its setting at the table's own schedule, so the baselines trained as
+    long as the rows they are set beside."""
+    return main_runs(
+        _setting(scale),
+        scale=scale,
+        seeds=seeds,
+        overrides=overrides,
+        client=client,
+        schedule_of="sensitivity",
+    )
+
+
 def write_report(selection: Selection, out: Path) -> Path:
     """reports/sensitivity.{md,csv} from the sweep's runs (and the main sweep's baselines)."""
     from benchmarks.tables.report import write_table
@@ -134,13 +150,7 @@ def write_report(selection: Selection, out: Path) -> Path:
     grid = grid_runs(
         "sensitivity", scale=scale, seeds=selection.seeds, overrides=selection.overrides
     )
-    main, _ = main_runs(
-        _setting(scale),
-        scale=scale,
-        seeds=selection.seeds,
-        overrides=selection.overrides,
-        schedule_of="sensitivity",  # the baselines at the table's own schedule
-    )
+    main, _ = baseline_runs(scale, seeds=selection.seeds, overrides=selection.overrides)
     baseline = best_baseline(main)
     shown, numbers = sensitivity_table(
         cell_summary(grid.tidy, STATISTIC), None if baseline is None else baseline[1]

@@ -52,3 +52,21 @@ def test_the_paper_and_smoke_grids_are_untouched_by_the_reduced_cells():
 def test_an_unknown_scale_names_the_scales():
     with pytest.raises(ValueError, match="paper, reduced, smoke"):
         expand("main", scale="medium")
+
+
+def test_table_7s_baseline_column_reads_mains_runs_at_table_7s_schedule(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from benchmarks.tables.sensitivity import baseline_runs
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'empty.db'}")
+    finished, states = baseline_runs("reduced", client=client)
+    assert finished.empty and states
+    setting = get_experiment("sensitivity").settings_at("reduced")[0].name
+    expected = {
+        run.key
+        for run in expand("main", scale="reduced", schedule_of="sensitivity")
+        if run.setting == setting
+    }
+    assert {state.run.key for state in states} == expected
+    assert {state.run.config.epochs for state in states} == {COMIXUP_REDUCED["epochs"]}
