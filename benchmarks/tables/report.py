@@ -50,18 +50,23 @@ def write_table(
     return md_path, csv_path
 
 
+def schedule_words(changes: dict) -> str:
+    """``"30 epochs, learning rate down 10x after epochs 10 and 20"`` from a reduced schedule
+    (``benchmarks.sweep.experiments.REDUCED`` or an experiment's own)."""
+    decays = " and ".join(map(str, changes["milestones"]))
+    return f"{changes['epochs']} epochs, learning rate down 10x after epochs {decays}"
+
+
 def scale_note(scale: str) -> str:
     """What the numbers of a sweep at ``scale`` say (the main, significance and calibration
     tables' note)."""
     if scale == "reduced":
         from benchmarks.sweep.experiments import REDUCED
 
-        decays = " and ".join(map(str, REDUCED["milestones"]))
         return (
-            f"Reduced scale: the boxed digits on CPU, trained for {REDUCED['epochs']} epochs "
-            f"(learning rate down 10x after epochs {decays}; benchmarks/sweep/experiments.py "
-            "REDUCED); its numbers test the paper's orderings (reports/README.md), never its "
-            "CIFAR-100 values."
+            f"Reduced scale: the boxed digits on CPU, trained for {schedule_words(REDUCED)} "
+            "(benchmarks/sweep/experiments.py REDUCED); its numbers test the paper's orderings "
+            "(reports/README.md), never its CIFAR-100 values."
         )
     if scale == "smoke":
         return (

@@ -195,11 +195,11 @@ def scale_note(
     """What a Table 7 or 8 (``experiment``) at ``scale`` says, with its reduced schedule."""
     if scale == "reduced":
         from benchmarks.sweep.experiments import REDUCED, get_experiment
+        from benchmarks.tables.report import schedule_words
 
         changes = get_experiment(experiment).reduced or REDUCED
         return (
-            f"Reduced scale: the boxed digits for {changes['epochs']} epochs, learning rate down "
-            f"10x after epochs {' and '.join(map(str, changes['milestones']))} "
+            f"Reduced scale: the boxed digits for {schedule_words(changes)} "
             "(benchmarks/sweep/experiments.py; the baselines are main's runs at that schedule), "
             "with the fewer cells and seeds written there; its numbers test the "
             f"paper's orderings of the {methods}, never its absolute values."
