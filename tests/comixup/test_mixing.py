@@ -278,6 +278,22 @@ def test_bad_input_raises(overrides, message):
         co_mixup(x, y, saliency, CONFIG, **args)
 
 
+def test_block_wise_mixing_equals_the_per_pixel_sum_of_the_upsampled_labeling():
+    from comixup.mixing import upsample_labeling
+
+    generator = torch.Generator().manual_seed(3)
+    # Soft weights, a 2x3 grid on a 6x12 image, 5 inputs to 4 outputs: no shape is square.
+    z = torch.rand(4, 2, 3, 5, generator=generator).softmax(dim=-1)
+    x = torch.randn(5, 3, 6, 12, generator=generator, dtype=torch.float64)
+    per_pixel = torch.einsum("jmhw,mchw->jchw", upsample_labeling(z.double(), (6, 12)), x)
+    torch.testing.assert_close(mix_inputs(z, x), per_pixel)
+    one_hot = torch.nn.functional.one_hot(z.argmax(dim=-1), 5).float()
+    exact = torch.einsum("jmhw,mchw->jchw", upsample_labeling(one_hot.double(), (6, 12)), x)
+    assert torch.equal(mix_inputs(one_hot, x), exact)
+    with pytest.raises(ValueError, match="a 2x3 labeling does not divide a 6x10 image"):
+        mix_inputs(z, x[..., :10])
+
+
 def test_grid_that_does_not_divide_the_image():
     x, y, saliency = random_batch(3, size=30)
     with pytest.raises(ValueError, match="a 4x4 grid does not divide the 30x30 input"):
