@@ -93,3 +93,19 @@ def plot_curves(tidy: pd.DataFrame, curves_of: dict[str, list[float]], path: Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     return path
+
+
+def trained_note(tidy: pd.DataFrame, out: Path, figure: str) -> str:
+    """The note on whether ``tidy``'s runs (a table's finished runs: ``setting``, ``method``,
+    ``run_id``, ``median10``) trained long enough, with every curve drawn to ``out/figure``.
+    A grid's table names its cells in ``method`` so that the note can name one."""
+    from benchmarks.data import dataset_spec
+
+    if tidy.empty:
+        return ""
+    curves_of = curves(list(tidy["run_id"]))
+    summary = convergence_frame(tidy, curves_of)
+    classes = {dataset_spec(s.split("/")[0]).num_classes for s in tidy["setting"]}
+    chance = 100 * (1 - 1 / max(classes))
+    plot_curves(tidy, curves_of, out / figure)
+    return convergence_note(summary, chance) + f"\n\n![every run's curve]({figure})"

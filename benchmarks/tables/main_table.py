@@ -56,6 +56,7 @@ def write_report(selection: Selection, out: Path) -> Path:
     path. Cells without a finished run show 0 seeds, and the missing runs are named."""
     from benchmarks.sweep.experiments import expand, get_experiment
     from benchmarks.sweep.state import run_states
+    from benchmarks.tables.convergence import trained_note
     from benchmarks.tables.report import scale_note, write_table
     from benchmarks.tables.sweep_runs import finished, missing_note
 
@@ -73,31 +74,17 @@ def write_report(selection: Selection, out: Path) -> Path:
         out,
         title=f"{experiment.title}, {selection.scale} scale",
         notes="\n\n".join(
-            n for n in (scale_note(selection.scale), missing_note(states), _trained(tidy, out)) if n
+            n
+            for n in (
+                scale_note(selection.scale),
+                missing_note(states),
+                trained_note(tidy, out, "main-curves.png"),
+            )
+            if n
         ),
     )
     numbers.to_csv(csv, index=False)
     return md
-
-
-def _trained(tidy: pd.DataFrame, out: Path) -> str:
-    """The note that says whether the runs trained long enough, with ``main-curves.png``."""
-    from benchmarks.data import dataset_spec
-    from benchmarks.tables.convergence import (
-        convergence_frame,
-        convergence_note,
-        curves,
-        plot_curves,
-    )
-
-    if tidy.empty:
-        return ""
-    curves_of = curves(list(tidy["run_id"]))
-    summary = convergence_frame(tidy, curves_of)
-    classes = {dataset_spec(s.split("/")[0]).num_classes for s in tidy["setting"]}
-    chance = 100 * (1 - 1 / max(classes))
-    plot_curves(tidy, curves_of, out / "main-curves.png")
-    return convergence_note(summary, chance) + "\n\n![every run's curve](main-curves.png)"
 
 
 def claims(scale: str, seeds: int | None) -> list[Claim]:

@@ -143,6 +143,7 @@ def baseline_runs(
 
 def write_report(selection: Selection, out: Path) -> Path:
     """reports/sensitivity.{md,csv} from the sweep's runs (and the main sweep's baselines)."""
+    from benchmarks.tables.convergence import trained_note
     from benchmarks.tables.report import write_table
     from benchmarks.tables.sweep_runs import missing_note
 
@@ -155,12 +156,18 @@ def write_report(selection: Selection, out: Path) -> Path:
     shown, numbers = sensitivity_table(
         cell_summary(grid.tidy, STATISTIC), None if baseline is None else baseline[1]
     )
+    cells = grid.tidy.assign(
+        method=[f"{row} = {column}" for row, column in grid.tidy[["row", "column"]].values]
+    )
+    trained = trained_note(cells, out, "sensitivity-curves.png")
     md, csv = write_table(
         shown,
         "sensitivity",
         out,
         title=f"Table 7: Co-Mixup's hyperparameters one at a time, {scale} scale",
-        notes="\n\n".join(n for n in (_notes(scale, baseline), missing_note(grid.states)) if n),
+        notes="\n\n".join(
+            n for n in (_notes(scale, baseline), missing_note(grid.states), trained) if n
+        ),
         floatfmt="g",
     )
     numbers.to_csv(csv, index=False)

@@ -140,6 +140,7 @@ def _comixup_numbers(comixup: pd.DataFrame) -> dict:
 
 def write_report(selection: Selection, out: Path) -> Path:
     """reports/vat.{md,csv} from the sweep's runs (and the main sweep's Co-Mixup)."""
+    from benchmarks.tables.convergence import trained_note
     from benchmarks.tables.report import write_table
     from benchmarks.tables.sweep_runs import missing_note
 
@@ -151,10 +152,14 @@ def write_report(selection: Selection, out: Path) -> Path:
     comixup = main[main["method"] == "comixup"]
     shown, numbers = vat_table(cell_summary(grid.tidy, STATISTIC), comixup)
     lacking = [s for s in main_states if s.run.method == "comixup"]
+    cells = grid.tidy.assign(
+        method=[f"VAT alpha {row}, {column}" for row, column in grid.tidy[["row", "column"]].values]
+    )
     notes = [
         _notes(scale),
         missing_note(grid.states),
         missing_note(lacking).replace("Missing", "Co-Mixup (main sweep) missing", 1),
+        trained_note(cells, out, "vat-curves.png"),
     ]
     md, csv = write_table(
         shown,

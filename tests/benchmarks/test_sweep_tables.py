@@ -165,6 +165,10 @@ def test_table_7_from_real_runs(in_store, tmp_path):
     assert "Puzzle Mix" in text or "puzzle_mix" in text
     assert "measured: vanilla" in text  # the only baseline the main sweep has here
     assert "Missing or unfinished (19 of 21 runs" in text and "comixup.gamma=0.6" in text
+    # The convergence rule's note names the cells and draws their curves (tiny runs: still
+    # falling or near chance, which it must say).
+    assert "Trained long enough?" in text and "beta = 0.16" in text
+    assert (tmp_path / "reports" / "sensitivity-curves.png").stat().st_size > 0
 
     claims = sensitivity.claims("smoke", None, overrides=TINY)
     assert len(claims) == 25
@@ -192,6 +196,8 @@ def test_table_8_from_real_runs(in_store, tmp_path):
     alpha_rows = [line for line in text.splitlines() if re.match(r"\| VAT +\| +0\.1 ", line)]
     assert len(alpha_rows) == 4 and sum("**" in line.split("|")[6] for line in alpha_rows) == 1
     assert "Missing or unfinished (10 of 12 runs" in text
+    assert "Trained long enough?" in text and "VAT alpha 0.1, 1 update, eps 2" in text
+    assert (tmp_path / "reports" / "vat-curves.png").stat().st_size > 0
 
     claims = vat.claims("smoke", None, overrides=TINY)
     assert len(claims) == 12 and sum(c.measured is not None for c in claims) == 2
