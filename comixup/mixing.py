@@ -45,6 +45,11 @@ def mix_inputs(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """
     outputs, grid_h, grid_w, n_inputs = z.shape
     channels, height, width = x.shape[1:]
+    if x.shape[0] != n_inputs:
+        raise ValueError(
+            f"the labeling mixes {n_inputs} inputs but x holds {x.shape[0]}: pass the inputs of "
+            "the partition the labeling was solved for."
+        )
     if height % grid_h or width % grid_w:
         raise ValueError(
             f"a {grid_h}x{grid_w} labeling does not divide a {height}x{width} image into equal "

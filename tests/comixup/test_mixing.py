@@ -292,6 +292,8 @@ def test_block_wise_mixing_equals_the_per_pixel_sum_of_the_upsampled_labeling():
     assert torch.equal(mix_inputs(one_hot, x), exact)
     with pytest.raises(ValueError, match="a 2x3 labeling does not divide a 6x10 image"):
         mix_inputs(z, x[..., :10])
+    with pytest.raises(ValueError, match="mixes 5 inputs but x holds 4"):
+        mix_inputs(z, x[:4])
 
 
 def test_grid_that_does_not_divide_the_image():
