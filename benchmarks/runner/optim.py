@@ -56,10 +56,14 @@ def _parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, A
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """SGD with the config's momentum, or Adam (default betas) for configs whose ``optimizer``
-    is ``adam`` (``benchmarks.configs.speech``)."""
+    is ``adam`` (``benchmarks.configs.speech``).
+
+    Adam is the fused implementation: the same update in one pass over each parameter. On the
+    CPU the default per-tensor loop made LeNet's 13M-weight linear layer cost about 150 ms a
+    step, more than its forward and backward; fused takes about 15 ms (one thread)."""
     groups = _parameter_groups(model, config)
     if getattr(config, "optimizer", "sgd") == "adam":
-        return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     return torch.optim.SGD(
         groups,
         lr=config.lr,

@@ -56,6 +56,29 @@ def test_the_speech_presets_follow_the_mixup_protocol():
         dataclasses.replace(config, optimizer="rmsprop")
 
 
+def test_the_fused_adam_takes_the_reference_update():
+    """The speech configs' Adam is the fused kernel (for speed); its steps must be those of
+    torch's reference loop with the same settings."""
+    config = dataclasses.replace(preset("speech-builtin"), weight_decay=1e-3)
+    generator = torch.Generator().manual_seed(0)
+    fused_model = torch.nn.Linear(6, 4)
+    reference_model = torch.nn.Linear(6, 4)
+    reference_model.load_state_dict(fused_model.state_dict())
+    fused = build_optimizer(fused_model, config)
+    reference = torch.optim.Adam(
+        reference_model.parameters(), lr=config.lr, weight_decay=1e-3, foreach=False
+    )
+    assert fused.defaults["fused"]
+    for _ in range(5):
+        inputs = torch.randn(8, 6, generator=generator)
+        for model, optimizer in ((fused_model, fused), (reference_model, reference)):
+            optimizer.zero_grad()
+            model(inputs).square().mean().backward()
+            optimizer.step()
+    for ours, theirs in zip(fused_model.parameters(), reference_model.parameters(), strict=True):
+        torch.testing.assert_close(ours, theirs)
+
+
 def test_early_stopping_watches_validation_and_reports_test_at_the_best_epoch(
     store, tmp_path, words_dir, monkeypatch
 ):
