@@ -11,6 +11,16 @@ settings.register_profile("comixup", deadline=None, database=None, max_examples=
 settings.load_profile("comixup")
 
 
+def pytest_configure(config) -> None:
+    # Under pytest-xdist every worker is a process with torch's default of one thread per
+    # core; share the cores out instead, so that the workers do not oversubscribe them.
+    import os
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        torch.set_num_threads(max(1, torch.get_num_threads() // workers))
+
+
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     """A private MLflow store (SQLite) and working directory for each test; closes any run a

@@ -56,8 +56,13 @@ def convergence_note(summary: pd.DataFrame, chance: float) -> str:
     """The note: the rule, then each method that breaks it, by name."""
     if summary.empty:
         return ""
-    still = [f"{m} ({f:.2f}/epoch)" for (_, m), f in summary["fall"].items() if f >= MAX_FALL]
-    near = [f"{m} ({w:.1f}%)" for (_, m), w in summary["worst"].items() if w > chance / 2]
+    several = summary.index.get_level_values("setting").nunique() > 1
+
+    def name(setting: str, method: str) -> str:
+        return f"{method} on {setting.split('/')[-1]}" if several else method
+
+    still = [f"{name(*k)} ({f:.2f}/epoch)" for k, f in summary["fall"].items() if f >= MAX_FALL]
+    near = [f"{name(*k)} ({w:.1f}%)" for k, w in summary["worst"].items() if w > chance / 2]
     fastest = summary["fall"].max()
     return (
         f"Trained long enough? Over each run's last {WINDOW} epochs the test error falls by at "

@@ -156,9 +156,16 @@ def write_report(selection: Selection, out: Path) -> Path:
     shown, numbers = sensitivity_table(
         cell_summary(grid.tidy, STATISTIC), None if baseline is None else baseline[1]
     )
+    # The default point is one run per seed in every row: name it once, draw it once.
+    shared = grid.tidy["run_id"].duplicated(keep=False)
     cells = grid.tidy.assign(
-        method=[f"{row} = {column}" for row, column in grid.tidy[["row", "column"]].values]
-    )
+        method=[
+            "default point" if is_shared else f"{row} = {column}"
+            for (row, column), is_shared in zip(
+                grid.tidy[["row", "column"]].values, shared, strict=True
+            )
+        ]
+    ).drop_duplicates("run_id")
     trained = trained_note(cells, out, "sensitivity-curves.png")
     md, csv = write_table(
         shown,
@@ -197,9 +204,13 @@ def _notes(scale: str, baseline) -> str:
 
 
 def scale_note(
-    scale: str, methods: str = "hyperparameter values", experiment: str = "sensitivity"
+    scale: str,
+    methods: str = "hyperparameter values",
+    experiment: str = "sensitivity",
+    from_main: str = "the default point and the baselines are",
 ) -> str:
-    """What a Table 7 or 8 (``experiment``) at ``scale`` says, with its reduced schedule."""
+    """What a Table 7 or 8 (``experiment``) at ``scale`` says, with its reduced schedule;
+    ``from_main`` names the runs the table reads from the main sweep."""
     if scale == "reduced":
         from benchmarks.sweep.experiments import REDUCED, get_experiment
         from benchmarks.tables.report import schedule_words
@@ -207,7 +218,7 @@ def scale_note(
         changes = get_experiment(experiment).reduced or REDUCED
         return (
             f"Reduced scale: the boxed digits for {schedule_words(changes)} "
-            "(benchmarks/sweep/experiments.py; the baselines are main's runs at that schedule), "
+            f"(benchmarks/sweep/experiments.py; {from_main} main's runs at that schedule), "
             "with the fewer cells and seeds written there; its numbers test the "
             f"paper's orderings of the {methods}, never its absolute values."
         )

@@ -180,8 +180,10 @@ def _notes(scale: str) -> str:
         "p(x + r_adv)), r_adv in an l-inf ball of radius epsilon 8-bit pixel steps, found with "
         "0 (random direction) or 1 power iteration. Bold: the best of each alpha row. Co-Mixup: "
         "the main sweep's Co-Mixup runs of the same setting and scale (`comixup-bench sweep "
-        f"main --scale {scale}`). Paper: {paper.published('table8')['source']}. "
-        + scale_note(scale, "methods", "vat")
+        f"main --scale {scale}`), over every seed main has; the report's verdicts pair it with "
+        "VAT on the seeds both have, so their Co-Mixup mean can differ from this one. "
+        f"Paper: {paper.published('table8')['source']}. "
+        + scale_note(scale, "methods", "vat", "Co-Mixup's numbers are")
     )
 
 

@@ -168,6 +168,8 @@ def test_table_7_from_real_runs(in_store, tmp_path):
     # The convergence rule's note names the cells and draws their curves (tiny runs: still
     # falling or near chance, which it must say).
     assert "Trained long enough?" in text and "beta = 0.16" in text
+    note = text.split("Trained long enough?")[1]
+    assert "default point" in note and "beta = 0.32" not in note  # named and drawn once
     assert (tmp_path / "reports" / "sensitivity-curves.png").stat().st_size > 0
 
     claims = sensitivity.claims("smoke", None, overrides=TINY)
