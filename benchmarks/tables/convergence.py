@@ -4,7 +4,11 @@ chance, as a table's note and a figure of every curve.
 
 The rule (the reduced scale's): a method has stopped improving when none of its runs' last 10
 epochs falls faster than :data:`MAX_FALL` points per epoch, and it is well above chance when
-every run's median of the last 10 epochs is at most half of chance's error.
+every run's median of the last 10 epochs is at most half of chance's error. A run that early
+stopping ended (the speech protocol: no better validation accuracy for ``patience`` epochs, the
+``early_stopped_epoch`` tag) has stopped by its protocol's own test; its last 10 epochs may
+still hold the first descent, so the slope rule judges only the runs that reached their epoch
+limit, and the note counts the others.
 """
 
 from __future__ import annotations
@@ -32,6 +36,14 @@ def curves(run_ids: Sequence[str], client=None) -> dict[str, list[float]]:
     return found
 
 
+def early_stopped(run_ids: Sequence[str], client=None) -> set[str]:
+    """The runs among ``run_ids`` that early stopping ended before their epoch limit."""
+    from mlflow.tracking import MlflowClient
+
+    client = client or MlflowClient()
+    return {r for r in run_ids if "early_stopped_epoch" in client.get_run(r).data.tags}
+
+
 def fall_per_epoch(errors: Sequence[float], window: int = WINDOW) -> float:
     """How fast the last ``window`` epochs' error falls (points per epoch; negative: rises)."""
     tail = np.asarray(errors[-window:], dtype=float)
@@ -40,16 +52,29 @@ def fall_per_epoch(errors: Sequence[float], window: int = WINDOW) -> float:
     return float(-np.polyfit(np.arange(len(tail)), tail, 1)[0])
 
 
-def convergence_frame(tidy: pd.DataFrame, curves_of: dict[str, list[float]]) -> pd.DataFrame:
-    """Per (setting, method): the fastest fall of its runs' last epochs, its worst median."""
+def convergence_frame(
+    tidy: pd.DataFrame,
+    curves_of: dict[str, list[float]],
+    stopped_early: set[str] = frozenset(),
+) -> pd.DataFrame:
+    """Per (setting, method): the fastest fall of the last epochs of its runs that reached their
+    epoch limit (NaN when early stopping ended them all), its worst median, how many runs it has
+    and how many of them early stopping ended."""
     rows = [
-        {**row, "fall": fall_per_epoch(curves_of.get(row["run_id"], []))}
+        {
+            **row,
+            "fall": np.nan if early else fall_per_epoch(curves_of.get(row["run_id"], [])),
+            "early": early,
+        }
         for row in tidy[["setting", "method", "run_id", "median10"]].to_dict("records")
+        for early in [row["run_id"] in stopped_early]
     ]
-    frame = pd.DataFrame(rows, columns=["setting", "method", "run_id", "median10", "fall"])
+    columns = ["setting", "method", "run_id", "median10", "fall", "early"]
+    frame = pd.DataFrame(rows, columns=columns)
     return frame.groupby(["setting", "method"], sort=False).agg(
-        fall=("fall", "max"), worst=("median10", "max"), runs=("run_id", "count")
-    )
+        fall=("fall", "max"), worst=("median10", "max"), runs=("run_id", "count"),
+        early=("early", "sum"),
+    )  # fmt: skip
 
 
 def convergence_note(summary: pd.DataFrame, chance: float) -> str:
@@ -63,11 +88,28 @@ def convergence_note(summary: pd.DataFrame, chance: float) -> str:
 
     still = [f"{name(*k)} ({f:.2f}/epoch)" for k, f in summary["fall"].items() if f >= MAX_FALL]
     near = [f"{name(*k)} ({w:.1f}%)" for k, w in summary["worst"].items() if w > chance / 2]
-    fastest = summary["fall"].max()
+    early = int(summary["early"].sum()) if "early" in summary else 0
+    total = int(summary["runs"].sum())
+    stop = ""
+    if early:
+        stop = (
+            f"Early stopping ended {early} of the {total} runs (no better validation accuracy "
+            f"for its patience: stopped by the protocol's own test); the slope rule judges the "
+            f"{total - early} that reached their epoch limit. "
+        )
+    if early == total:
+        slope = "No run reached its epoch limit. "
+    else:
+        slope = (
+            f"Over the last {WINDOW} epochs of each run judged, the test error falls by at most "
+            f"{summary['fall'].max():.2f} points per epoch (least-squares slope; the rule: under "
+            f"{MAX_FALL}); "
+            + (f"still improving: {', '.join(still)}. " if still else "every method has stopped. ")
+        )
     return (
-        f"Trained long enough? Over each run's last {WINDOW} epochs the test error falls by at "
-        f"most {fastest:.2f} points per epoch (least-squares slope; the rule: under {MAX_FALL}); "
-        + (f"still improving: {', '.join(still)}. " if still else "every method has stopped. ")
+        "Trained long enough? "
+        + stop
+        + slope
         + f"Half of chance is {chance / 2:.0f}% error; "
         + (
             f"a run above it: {', '.join(near)} (its curve is in the figure)."
@@ -108,8 +150,9 @@ def trained_note(tidy: pd.DataFrame, out: Path, figure: str) -> str:
 
     if tidy.empty:
         return ""
-    curves_of = curves(list(tidy["run_id"]))
-    summary = convergence_frame(tidy, curves_of)
+    run_ids = list(tidy["run_id"])
+    curves_of = curves(run_ids)
+    summary = convergence_frame(tidy, curves_of, early_stopped(run_ids))
     classes = {dataset_spec(s.split("/")[0]).num_classes for s in tidy["setting"]}
     chance = 100 * (1 - 1 / max(classes))
     plot_curves(tidy, curves_of, out / figure)

@@ -136,3 +136,23 @@ def test_the_convergence_note_names_the_methods_still_improving_and_near_chance(
     note = convergence_note(convergence_frame(tidy, curves), chance=90.0)
     assert "still improving: falling (2.00/epoch)" in note
     assert "a run above it: falling (60.0%)" in note and "flat" not in note
+
+
+def test_the_convergence_note_leaves_early_stopped_runs_to_their_protocol():
+    from benchmarks.tables.convergence import convergence_frame, convergence_note
+
+    tidy = pd.DataFrame(
+        {
+            "setting": ["s"] * 3,
+            "method": ["stopped", "stopped", "limit"],
+            "run_id": ["a", "b", "c"],
+            "median10": [20.0, 20.0, 10.0],
+        }
+    )
+    falling = [80.0 - 5 * i for i in range(12)]
+    curves = {"a": falling, "b": falling, "c": [60.0 - 3 * i for i in range(20)]}
+    note = convergence_note(convergence_frame(tidy, curves, {"a", "b"}), chance=90.0)
+    assert "Early stopping ended 2 of the 3 runs" in note
+    assert "still improving: limit (3.00/epoch)" in note and "stopped (" not in note
+    everyone = convergence_note(convergence_frame(tidy, curves, {"a", "b", "c"}), chance=90.0)
+    assert "No run reached its epoch limit." in everyone and "still improving" not in everyone
