@@ -127,35 +127,53 @@ def run_pool(tasks: Sequence[Callable[[], Any]], *, jobs: int, threads: int, end
     process with ``threads`` torch threads; ``ended`` hears of each as it ends. A failing task
     lets the others run to their end. SIGINT or SIGTERM to this process is passed on to every
     task still running, which ends as its own signal handling says (the runner: KILLED, with
-    its checkpoint); the pool then waits for them and raises the interruption."""
+    its checkpoint); the pool then waits for them and raises the interruption. A task the pool
+    had already handed on (the executor queues one beyond its workers) does not start."""
     context = multiprocessing.get_context("spawn")
     workers = context.SimpleQueue()  # each process's pid, to pass a signal on
+    stopping = context.Event()
     with interrupts.stop_on_signals():
         pool = ProcessPoolExecutor(
             max(1, min(jobs, len(tasks))),
             mp_context=context,
             max_tasks_per_child=1,
             initializer=_start_worker,
-            initargs=(threads, workers),
+            initargs=(threads, workers, stopping),
         )
         try:
-            futures = {pool.submit(task): index for index, task in enumerate(tasks)}
+            futures = {
+                pool.submit(_unless_stopping, task): index for index, task in enumerate(tasks)
+            }
             for future in as_completed(futures):
                 error = future.exception()
                 ended(futures[future], None if error else future.result(), error)
         except KeyboardInterrupt as interrupt:
+            stopping.set()  # before the pids are read: a later worker sees it
             _pass_on(workers, getattr(interrupt, "signum", signal.SIGINT))
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
 
 
-def _start_worker(threads: int, workers) -> None:
+_STOPPING = None
+"""In a pool's worker: the pool's event, set once the pool is interrupted."""
+
+
+def _start_worker(threads: int, workers, stopping) -> None:
     """A worker's start: its own process group (so that a terminal's Ctrl-C reaches the
     parent alone, which passes it on once), its share of the cores, its pid to the parent."""
+    global _STOPPING
     os.setpgrp()
     limit_threads(threads)
+    _STOPPING = stopping
     workers.put(os.getpid())
+
+
+def _unless_stopping(task: Callable[[], Any]) -> Any:
+    """``task()``, unless the pool was interrupted before this worker took it."""
+    if _STOPPING is not None and _STOPPING.is_set():
+        raise interrupts.RunInterrupted(signal.SIGTERM)
+    return task()
 
 
 def _pass_on(workers, signum: int) -> None:

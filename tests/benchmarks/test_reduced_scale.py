@@ -9,6 +9,7 @@ from benchmarks.sweep.experiments import (
     COMIXUP_REDUCED,
     EXPERIMENTS,
     REDUCED,
+    REDUCED_SENSITIVITY_ROWS,
     expand,
     get_experiment,
 )
@@ -40,7 +41,8 @@ def test_table_7_runs_its_own_schedule_and_reads_mains_runs_at_it():
     assert not main_30 & main_20  # another schedule is another run
     defaults = {run.key for run in sensitivity if not run.changes}
     assert defaults and defaults <= main_20
-    assert len(sensitivity) == len(defaults) + 5 * 2  # one other value per row, 2 seeds
+    # one other value per row, 2 seeds
+    assert len(sensitivity) == len(defaults) + len(REDUCED_SENSITIVITY_ROWS) * 2
 
 
 def test_the_paper_and_smoke_grids_are_untouched_by_the_reduced_cells():

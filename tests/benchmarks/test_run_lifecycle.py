@@ -556,3 +556,32 @@ def test_the_trained_model_loader_reads_the_artifact_else_the_local_checkpoint(s
         load_trained(result.run_id, checkpoint_root=tmp_path / "elsewhere")
     with pytest.raises(UserError, match="has no run 0000"):
         load_trained("0" * 32)
+
+
+def test_an_interrupted_pool_starts_no_queued_task(tmp_path):
+    """SIGINT to a pool of one worker while its first task runs: the pool raises it, and the
+    second task, which the executor had already queued for the next worker, never starts."""
+    import functools
+    import threading
+
+    from benchmarks.sweep.launch import run_pool
+
+    marks = [tmp_path / f"started{index}" for index in range(3)]
+    tasks = [
+        functools.partial(subprocess.run, ["sh", "-c", f"touch '{mark}'; sleep 60"], check=True)
+        for mark in marks
+    ]
+
+    def interrupt_once_the_first_runs() -> None:
+        deadline = time.monotonic() + 120
+        while not marks[0].exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_the_first_runs, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(interrupts.RunInterrupted):
+        run_pool(tasks, jobs=1, threads=1, ended=lambda *_: None)
+    assert marks[0].exists()
+    assert not marks[1].exists() and not marks[2].exists()
+    assert time.monotonic() - started < 50, "the pool waited for a task it should not start"
