@@ -101,7 +101,8 @@ def convergence_note(summary: pd.DataFrame, chance: float) -> str:
         slope = "No run reached its epoch limit. "
     else:
         slope = (
-            f"Over the last {WINDOW} epochs of each run judged, the test error falls by at most "
+            f"Over the last {WINDOW} epochs of each run{' judged' if early else ''}, the test "
+            "error falls by at most "
             f"{summary['fall'].max():.2f} points per epoch (least-squares slope; the rule: under "
             f"{MAX_FALL}); "
             + (f"still improving: {', '.join(still)}. " if still else "every method has stopped. ")

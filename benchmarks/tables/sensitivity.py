@@ -173,7 +173,13 @@ def write_report(selection: Selection, out: Path) -> Path:
         out,
         title=f"Table 7: Co-Mixup's hyperparameters one at a time, {scale} scale",
         notes="\n\n".join(
-            n for n in (_notes(scale, baseline), missing_note(grid.states), trained) if n
+            n
+            for n in (
+                _notes(scale, baseline, list(dict.fromkeys(grid.tidy["row"]))),
+                missing_note(grid.states),
+                trained,
+            )
+            if n
         ),
         floatfmt="g",
     )
@@ -181,7 +187,8 @@ def write_report(selection: Selection, out: Path) -> Path:
     return md
 
 
-def _notes(scale: str, baseline) -> str:
+def _notes(scale: str, baseline, rows: Sequence[str] = ()) -> str:
+    """The table's notes; ``rows`` are those with runs (the others are not run at ``scale``)."""
     published = paper.published("table7")
     best = published["best_baseline"]
     if baseline is None:
@@ -195,11 +202,20 @@ def _notes(scale: str, baseline) -> str:
     return (
         f"Top-1 test error (%), median of the last 10 epochs, mean (std) over seeds, on "
         f"{_setting(scale)}; one hyperparameter varied at a time, the others at their defaults; "
-        "the default point is one run per seed, shared by the five rows. Bold: the best of "
-        f"each row; {BELOW_BASELINE}: below the best baseline (paper: {best['method']}, "
+        f"the default point is one run per seed, shared by {_rows_words(rows)}. Bold: the best "
+        f"of each row; {BELOW_BASELINE}: below the best baseline (paper: {best['method']}, "
         f"{best['error']:.2f}; {measured}). Paper: {published['source']}. "
         + scale_note(scale)
         + (" Batches of 32: m = 50 is one partition." if scale == "smoke" else "")
+    )
+
+
+def _rows_words(rows: Sequence[str]) -> str:
+    if not rows or len(rows) == len(SENSITIVITY_ROWS):
+        return "the rows"
+    return (
+        f"the rows run ({', '.join(rows)}); the others have no runs at this scale "
+        "(the grid is in benchmarks/sweep/experiments.py)"
     )
 
 
