@@ -106,7 +106,8 @@ saliency 447 ms, the mixed forward and backward 450 ms, the mix 26 ms; 2026-12-0
 20-epoch run takes about 450 s and all five rows (beta 0.64, gamma 0.6, tau 0.79, omega 0,
 m 2: 12 runs) about 45 minutes, over the 30-minute budget. Kept: omega, the diversity term that
 is the paper's contribution (0 turns it off), and m, the partition size whose trend is a claim
-of its own; six runs, about 25 minutes. Beta, gamma and tau are not run at this scale."""
+of its own: the six runs took 1461 s with two side by side (a fresh store, 2026-12-08). Beta,
+gamma and tau are not run at this scale."""
 
 REDUCED_VAT_CELLS = ((0.001, 0, 1), (0.01, 0, 1), (0.1, 0, 1))
 """Table 8 at ``--scale reduced``: (alpha, power iterations, epsilon) of the cells run: every
