@@ -91,8 +91,8 @@ channels, VGG-11's stages 8-64). Chosen by measurement: at the preset's width 16
 took 3848 s with two side by side (budget: 30 minutes); one training step (batch of 10, one
 thread, fused Adam) takes 231 ms (LeNet) and 296 ms (VGG-11) at width 16, 67 ms and 107 ms at
 width 8, while a batch of 20 at width 16 costs 312 ms and 574 ms (it would change the protocol
-and save less). At width 8 the 24 runs took 1442 s (two side by side, 2026-12-07); all 12
-LeNet runs and 6 of the 12 VGG-11 runs stopped early."""
+and save less). At width 8 the 24 runs took 1442 s (two side by side, 2026-12-07); early
+stopping ended all 12 LeNet runs and 8 of the 12 VGG-11 runs (two of them at epoch 20)."""
 
 REDUCED_SENSITIVITY_ROWS = {
     "omega": ("omega", (0.0, 1e-3)),

@@ -131,7 +131,7 @@ def run_pool(tasks: Sequence[Callable[[], Any]], *, jobs: int, threads: int, end
     had already handed on (the executor queues one beyond its workers) does not start."""
     context = multiprocessing.get_context("spawn")
     workers = context.SimpleQueue()  # each process's pid, to pass a signal on
-    stopping = context.Event()
+    stopping = context.Value("i", 0)  # the signal that interrupted the pool, 0 until then
     with interrupts.stop_on_signals():
         pool = ProcessPoolExecutor(
             max(1, min(jobs, len(tasks))),
@@ -148,15 +148,16 @@ def run_pool(tasks: Sequence[Callable[[], Any]], *, jobs: int, threads: int, end
                 error = future.exception()
                 ended(futures[future], None if error else future.result(), error)
         except KeyboardInterrupt as interrupt:
-            stopping.set()  # before the pids are read: a later worker sees it
-            _pass_on(workers, getattr(interrupt, "signum", signal.SIGINT))
+            signum = getattr(interrupt, "signum", signal.SIGINT)
+            stopping.value = signum  # before the pids are read: a later worker sees it
+            _pass_on(workers, signum)
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
 
 
 _STOPPING = None
-"""In a pool's worker: the pool's event, set once the pool is interrupted."""
+"""In a pool's worker: the pool's shared signal number, set once the pool is interrupted."""
 
 
 def _start_worker(threads: int, workers, stopping) -> None:
@@ -171,8 +172,8 @@ def _start_worker(threads: int, workers, stopping) -> None:
 
 def _unless_stopping(task: Callable[[], Any]) -> Any:
     """``task()``, unless the pool was interrupted before this worker took it."""
-    if _STOPPING is not None and _STOPPING.is_set():
-        raise interrupts.RunInterrupted(signal.SIGTERM)
+    if _STOPPING is not None and _STOPPING.value:
+        raise interrupts.RunInterrupted(_STOPPING.value)
     return task()
 
 

@@ -37,7 +37,7 @@ def curves(run_ids: Sequence[str], client=None) -> dict[str, list[float]]:
 
 
 def early_stopped(run_ids: Sequence[str], client=None) -> set[str]:
-    """The runs among ``run_ids`` that early stopping ended before their epoch limit."""
+    """The runs among ``run_ids`` that early stopping ended (at their epoch limit or before)."""
     from mlflow.tracking import MlflowClient
 
     client = client or MlflowClient()
